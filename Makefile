@@ -1,0 +1,52 @@
+# mtls_ident — PGXS build
+#
+#   make && sudo make install      build and install
+#   make installcheck              pg_regress + TAP tests against the installed server
+#   make unit                      stand-alone unit tests of the pure modules
+#   make pki                       regenerate the committed test certificates
+
+MODULE_big = mtls_ident
+OBJS = \
+	src/mtls_ident.o \
+	src/cert.o \
+	src/pattern.o \
+	src/label.o \
+	src/decision.o \
+	src/bindings.o \
+	src/auth_hook.o \
+	src/sql_bindings.o \
+	src/sql_cert.o \
+	src/shmem.o \
+	src/sessions.o \
+	src/auth_log.o \
+	src/cert_serial.o \
+	src/crl.o \
+	src/enforcer.o \
+	src/expiry.o
+
+EXTENSION = mtls_ident
+DATA = sql/mtls_ident--1.0.sql
+PGFILEDESC = "mtls_ident - TLS client certificates as role identities"
+
+PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK += -lssl -lcrypto
+
+REGRESS = bind labels cert_sql
+REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=$(CURDIR)/tmp_check_regress
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+PROVE_FLAGS += -I $(srcdir)/test/t
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+EXTRA_CLEAN = tmp_check_regress
+
+.PHONY: unit pki
+unit:
+	$(MAKE) -C test/unit check
+
+pki:
+	$(MAKE) -C test/pki pki

@@ -1,0 +1,312 @@
+/*-------------------------------------------------------------------------
+ *
+ * auth_hook.c
+ *		The login decision: mtls_ident's ClientAuthentication_hook.
+ *
+ * PostgreSQL calls the hook after the pg_hba method has run.  We act only
+ * when that method succeeded (STATUS_OK): read the verified peer
+ * certificate straight from the TLS connection (port->peer and the verified
+ * chain; never port->peer_cn, which is NULL for the empty subjects usual
+ * with SPIFFE), collect the role's applicable bindings from the catalog,
+ * and let mi_decide() apply the rules of SPEC section 4.
+ *
+ * A refusal is a FATAL with SQLSTATE 28000 and a message that names the
+ * role and nothing else; the reason code and the certificate go to the
+ * server log only (errdetail_log).  Every decision is logged.  Anything
+ * that goes wrong here raises an ERROR, which during authentication is a
+ * FATAL: we fail closed.
+ *
+ * The expiry WARNING cannot be sent from the hook itself: the client is
+ * still waiting for AuthenticationOk and libpq drops a connection that
+ * gets a notice at that point, and elog.c sends nothing below ERROR to the
+ * client while ClientAuthInProgress.  So the hook registers a transaction
+ * callback that sends it when InitPostgres commits its start-up
+ * transaction, after authentication.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "access/xact.h"
+#include "lib/stringinfo.h"
+#include "libpq/auth.h"
+#include "libpq/hba.h"
+#include "libpq/ip.h"
+#include "libpq/libpq-be.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "auth_hook.h"
+#include "auth_log.h"
+#include "bindings.h"
+#include "compat.h"
+#include "crl.h"
+#include "enforcer.h"
+#include "mtls_ident.h"
+#include "sessions.h"
+
+MiCert	   *mi_session_cert = NULL;
+char	   *mi_session_identity = NULL;
+
+static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
+
+/* pending expiry warning, sent after authentication */
+static bool expiry_warning_pending = false;
+static int64_t expiry_warning_not_after = 0;
+
+/* how many SANs the log line lists before "... and N more" */
+#define MI_LOG_MAX_SANS 16
+
+bool
+mi_read_peer_certificate(Port *port, MiCert *out, char *err, size_t errlen)
+{
+	STACK_OF(X509) *chain;
+
+	chain = SSL_get0_verified_chain(port->ssl);
+	return mi_cert_from_x509(port->peer, chain, out, err, errlen);
+}
+
+void
+mi_describe_cert(StringInfo buf, const MiCert *cert)
+{
+	appendStringInfo(buf, "subject=\"%s\" issuer=\"%s\" serial=%s fingerprint=%s sans=[",
+					 cert->subject_dn, cert->issuer_dn, cert->serial_hex,
+					 cert->fingerprint);
+	for (int i = 0; i < cert->nsans && i < MI_LOG_MAX_SANS; i++)
+	{
+		char	   *s = mi_san_typed(&cert->sans[i]);
+
+		appendStringInfo(buf, "%s%s%s", i > 0 ? ", " : "", s,
+						 cert->sans[i].hostile ? " (rejected as malformed)" : "");
+		pfree(s);
+	}
+	if (cert->nsans > MI_LOG_MAX_SANS || cert->sans_truncated)
+		appendStringInfo(buf, ", ... %d more", cert->nsans - MI_LOG_MAX_SANS);
+	appendStringInfoChar(buf, ']');
+}
+
+static char *
+format_unix_time(int64_t t)
+{
+	time_t		tt = (time_t) t;
+	struct tm	tm;
+	char		buf[64];
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, sizeof(buf), "%lld", (long long) t);
+	return pstrdup(buf);
+}
+
+static void
+send_expiry_warning(XactEvent event, void *arg)
+{
+	int64_t		left;
+
+	if (!expiry_warning_pending || event != XACT_EVENT_PRE_COMMIT)
+		return;
+	/* once only; the callback stays registered but does nothing more */
+	expiry_warning_pending = false;
+
+	left = expiry_warning_not_after - (int64_t) time(NULL);
+	ereport(WARNING,
+			(errmsg("your client certificate expires in %lld seconds, at %s",
+					(long long) (left > 0 ? left : 0),
+					format_unix_time(expiry_warning_not_after)),
+			 errhint("Renew the certificate before it expires; the session ends when it does.")));
+}
+
+static void
+arm_expiry_warning(const MiCert *cert, int64_t now)
+{
+	if (mi_expiry_warning_s <= 0 ||
+		cert->not_after - now >= (int64_t) mi_expiry_warning_s)
+		return;
+	expiry_warning_pending = true;
+	expiry_warning_not_after = cert->not_after;
+	RegisterXactCallback(send_expiry_warning, NULL);
+}
+
+/* numeric client address, "" for a Unix socket */
+static void
+client_addr_text(Port *port, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (MI_IS_UNIX_SOCKET(port->raddr.addr.ss_family))
+		return;
+	if (pg_getnameinfo_all(&port->raddr.addr, port->raddr.salen,
+						   buf, len, NULL, 0, NI_NUMERICHOST) != 0)
+		buf[0] = '\0';
+}
+
+static MiOutcome
+outcome_of(const MiDecision *d)
+{
+	if (d->reason == MI_REASON_OK)
+		return MI_OUTCOME_ACCEPT;
+	return mi_mode == MI_MODE_AUDIT ? MI_OUTCOME_WOULD_REJECT : MI_OUTCOME_REJECT;
+}
+
+/*
+ * Log the decision and, for a refusal in enforce mode, end the connection.
+ */
+static void
+report_decision(Port *port, const MiCert *cert, const MiDecision *d,
+				const char *unreadable, const char *client_addr)
+{
+	MiOutcome	outcome = outcome_of(d);
+	bool		allowed = outcome == MI_OUTCOME_ACCEPT;
+	bool		audit = outcome == MI_OUTCOME_WOULD_REJECT;
+	StringInfoData detail;
+
+	/* the event is in the ring before any FATAL */
+	mi_auth_log_record(outcome, d->reason, port->user_name,
+					   port->database_name, client_addr, d->identity, cert);
+
+	initStringInfo(&detail);
+	appendStringInfo(&detail, "mtls_ident: outcome=%s reason=%s role=\"%s\" database=\"%s\" client=%s identity=%s",
+					 mi_outcome_name(outcome), mi_reason_name(d->reason),
+					 port->user_name, port->database_name,
+					 client_addr[0] ? client_addr : "local",
+					 d->identity ? d->identity : "none");
+	if (cert != NULL)
+	{
+		appendStringInfoChar(&detail, ' ');
+		mi_describe_cert(&detail, cert);
+	}
+	else if (unreadable != NULL)
+		appendStringInfo(&detail, " certificate unreadable: %s", unreadable);
+	else
+		appendStringInfoString(&detail, " no client certificate");
+
+	if (allowed || audit)
+	{
+		ereport(LOG,
+				(errmsg("mtls_ident: %s login of role \"%s\"",
+						allowed ? "accepted" : "would have refused (audit mode)",
+						port->user_name),
+				 errdetail_log("%s", detail.data)));
+		return;
+	}
+
+	ereport(FATAL,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("certificate authentication failed for user \"%s\"",
+					port->user_name),
+			 errdetail_log("%s", detail.data)));
+}
+
+static void
+mi_client_auth(Port *port, int status)
+{
+	Oid			roleid;
+	MiCert	   *cert = NULL;
+	char		err[256];
+	const char *unreadable = NULL;
+	MiRuleSet  *rules;
+	MiDecisionInput in;
+	MiDecision	d;
+	MemoryContext oldcxt;
+	int64_t		now = (int64_t) time(NULL);
+	char		client_addr[MI_SLOT_ADDR_LEN];
+
+	if (prev_client_auth_hook)
+		prev_client_auth_hook(port, status);
+
+	if (status != STATUS_OK || mi_mode == MI_MODE_OFF)
+		return;
+
+	/* a role that does not exist fails later, in PostgreSQL itself */
+	roleid = get_role_oid(port->user_name, true);
+	if (!OidIsValid(roleid))
+		return;
+
+	/* the certificate lives as long as the session: TopMemoryContext */
+	if (port->ssl_in_use && port->peer != NULL && port->peer_cert_valid)
+	{
+		oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+		cert = palloc0(sizeof(MiCert));
+		err[0] = '\0';
+		if (!mi_read_peer_certificate(port, cert, err, sizeof(err)))
+		{
+			pfree(cert);
+			cert = NULL;
+			unreadable = pstrdup(err);
+		}
+		MemoryContextSwitchTo(oldcxt);
+	}
+
+	rules = mi_collect_rules(roleid, port->user_name);
+	client_addr_text(port, client_addr, sizeof(client_addr));
+
+	if (unreadable != NULL)
+	{
+		/*
+		 * A certificate was presented and verified but we cannot read it
+		 * (e.g. two subjectAltName extensions).  Fail closed: it matches no
+		 * binding.
+		 */
+		memset(&d, 0, sizeof(d));
+		d.matched_san = -1;
+		d.governed = rules->nrules > 0 || port->hba->auth_method == uaTrust;
+		d.reason = rules->nrules > 0 ? MI_REASON_NO_MATCH : MI_REASON_NO_BINDING;
+		if (!d.governed)
+			return;
+		report_decision(port, NULL, &d, unreadable, client_addr);
+		return;
+	}
+
+	memset(&in, 0, sizeof(in));
+	in.cert = cert;
+	in.role = port->user_name;
+	in.rules = rules;
+	in.method_is_trust = port->hba->auth_method == uaTrust;
+	in.local_socket = MI_IS_UNIX_SOCKET(port->raddr.addr.ss_family);
+	in.exempt_local = mi_exempt_local;
+	in.require_client_auth_eku = mi_require_client_auth_eku;
+	in.max_lifetime = mi_max_certificate_lifetime_s;
+	in.revoked = cert != NULL && mi_crl_is_revoked(cert);
+	in.now = now;
+	in.regex_fn = mi_pg_regex;
+	in.regex_arg = NULL;
+
+	mi_decide(&in, &d);
+
+	if (d.governed)
+		report_decision(port, cert, &d, NULL, client_addr);
+	else if (cert != NULL)
+	{
+		/* PostgreSQL's decision stands; still an attempt with a certificate */
+		mi_auth_log_record(MI_OUTCOME_ACCEPT, MI_REASON_OK, port->user_name,
+						   port->database_name, client_addr, NULL, cert);
+	}
+
+	/* admitted (or audited): remember and publish this session's identity */
+	if (cert != NULL)
+	{
+		mi_session_cert = cert;
+		if (d.identity != NULL)
+			mi_session_identity = MemoryContextStrdup(TopMemoryContext,
+													  d.identity);
+		mi_session_publish(cert, d.matched_san, d.identity, d.governed,
+						   in.method_is_trust, roleid, port->user_name,
+						   port->database_name, client_addr);
+		if (d.governed)
+			mi_expiry_arm(cert);
+		arm_expiry_warning(cert, now);
+	}
+}
+
+void
+mi_auth_hook_install(void)
+{
+	prev_client_auth_hook = ClientAuthentication_hook;
+	ClientAuthentication_hook = mi_client_auth;
+}

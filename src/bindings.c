@@ -1,0 +1,330 @@
+/*-------------------------------------------------------------------------
+ *
+ * bindings.c
+ *		Bindings in the catalog: the mtls_ident security labels on roles.
+ *
+ * Every binding of a role, and its revoke_issued_before cutoff, live in
+ * one security label (provider "mtls_ident") on the role, in pg_shseclabel.
+ * That catalog is shared, so it can be read in ClientAuthentication_hook
+ * before a database is chosen, and by the enforcer, which is connected to
+ * no database.  Labels are transactional, replicate, are dumped by
+ * pg_dumpall and vanish with DROP ROLE.
+ *
+ * Who may change a label: the SECURITY LABEL command checks ownership of
+ * the role (CREATEROLE, and superuser for superuser roles, on PostgreSQL
+ * 15; ADMIN OPTION on 16+) before calling mi_label_check_hook; the SQL
+ * functions in sql_bindings.c make the same check_object_ownership() call.
+ * Labels are not secret: pg_shseclabel is readable by every role.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_auth_members.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_collation.h"
+#include "commands/seclabel.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "regex/regex.h"
+#include "utils/catcache.h"
+#include "utils/syscache.h"
+
+#include "bindings.h"
+#include "mtls_ident.h"
+
+/* seconds from 1970-01-01 to 2000-01-01 */
+#define MI_EPOCH_DIFF_S INT64CONST(946684800)
+#define MI_USECS_PER_S INT64CONST(1000000)
+
+int64_t
+mi_timestamptz_to_unix_ceil(int64_t ts)
+{
+	int64_t		s = ts / MI_USECS_PER_S;
+
+	if (ts % MI_USECS_PER_S > 0)
+		s++;
+	return s + MI_EPOCH_DIFF_S;
+}
+
+int64_t
+mi_unix_to_timestamptz(int64_t t)
+{
+	return (t - MI_EPOCH_DIFF_S) * MI_USECS_PER_S;
+}
+
+int
+mi_pg_regex(const char *regex, const char *value, size_t vlen,
+			void *arg, char *err, size_t errlen)
+{
+	size_t		rlen = strlen(regex);
+	pg_wchar   *wre;
+	int			wrelen;
+	regex_t		re;
+	int			rc;
+	int			result;
+
+	(void) arg;
+	/* a value not valid in the current encoding never matches */
+	if (value != NULL && !pg_verifymbstr(value, (int) vlen, true))
+		return 0;
+
+	wre = (pg_wchar *) palloc((rlen + 1) * sizeof(pg_wchar));
+	wrelen = pg_mb2wchar_with_len(regex, wre, (int) rlen);
+	rc = pg_regcomp(&re, wre, wrelen, REG_ADVANCED, C_COLLATION_OID);
+	pfree(wre);
+	if (rc != REG_OKAY)
+	{
+		if (err != NULL && errlen > 0)
+			pg_regerror(rc, &re, err, errlen);
+		return -1;
+	}
+
+	if (value == NULL)
+		result = 0;
+	else
+	{
+		pg_wchar   *wval = (pg_wchar *) palloc((vlen + 1) * sizeof(pg_wchar));
+		int			wlen = pg_mb2wchar_with_len(value, wval, (int) vlen);
+
+		rc = pg_regexec(&re, wval, wlen, 0, NULL, 0, NULL, 0);
+		pfree(wval);
+		if (rc == REG_OKAY)
+			result = 1;
+		else if (rc == REG_NOMATCH)
+			result = 0;
+		else
+		{
+			if (err != NULL && errlen > 0)
+				pg_regerror(rc, &re, err, errlen);
+			result = -1;
+		}
+	}
+	pg_regfree(&re);
+	return result;
+}
+
+MiPattern *
+mi_compile_identity(const char *identity)
+{
+	char		err[256];
+	MiPattern  *p;
+
+	err[0] = '\0';
+	p = mi_pattern_parse(identity, strlen(identity), mi_pg_regex, NULL,
+						 err, sizeof(err));
+	if (p == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid mtls_ident identity \"%s\"", identity),
+				 errdetail("%s", err),
+				 errhint("An identity is kind:pattern with kind one of uri, dns, email, ip, cn, dn, sha256.")));
+	return p;
+}
+
+char *
+mi_normalize_issuer(const char *issuer)
+{
+	char		err[256];
+	char	   *n;
+
+	err[0] = '\0';
+	n = mi_issuer_normalize(issuer, strlen(issuer), err, sizeof(err));
+	if (n == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid mtls_ident issuer \"%s\"", issuer),
+				 errdetail("%s", err),
+				 errhint("An issuer is the CA's RFC 2253 subject DN or sha256:<fingerprint of the CA certificate>.")));
+	return n;
+}
+
+/* parse label text, raising an ERROR that names the problem */
+static void
+parse_label_or_error(const char *text, MiLabel *out, Oid roleid)
+{
+	char		err[256];
+
+	err[0] = '\0';
+	if (!mi_label_parse(text, strlen(text), out, err, sizeof(err)))
+	{
+		if (OidIsValid(roleid))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid mtls_ident label on role with OID %u", roleid),
+					 errdetail("%s", err)));
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid mtls_ident label"),
+					 errdetail("%s", err),
+					 errhint("Use mtls_ident.bind() and mtls_ident.unbind() rather than writing labels by hand.")));
+	}
+}
+
+void
+mi_label_check_hook(const ObjectAddress *object, const char *seclabel)
+{
+	MiLabel		label;
+
+	if (object->classId != AuthIdRelationId)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("mtls_ident labels can only be set on roles")));
+
+	if (seclabel == NULL)
+		return;					/* removing the label is always fine */
+
+	parse_label_or_error(seclabel, &label, InvalidOid);
+	for (int i = 0; i < label.nbindings; i++)
+	{
+		mi_pattern_free(mi_compile_identity(label.bindings[i].identity));
+		if (label.bindings[i].issuer != NULL)
+			pfree(mi_normalize_issuer(label.bindings[i].issuer));
+	}
+	mi_label_free(&label);
+}
+
+bool
+mi_read_role_label(Oid roleid, MiLabel *out)
+{
+	ObjectAddress addr;
+	char	   *text;
+
+	memset(out, 0, sizeof(*out));
+	ObjectAddressSet(addr, AuthIdRelationId, roleid);
+	text = GetSecurityLabel(&addr, MI_PROVIDER);
+	if (text == NULL)
+		return false;
+	parse_label_or_error(text, out, roleid);
+	pfree(text);
+	return true;
+}
+
+void
+mi_write_role_label(Oid roleid, const MiLabel *label)
+{
+	ObjectAddress addr;
+
+	ObjectAddressSet(addr, AuthIdRelationId, roleid);
+	if (label->nbindings == 0 && !label->has_cutoff)
+		SetSecurityLabel(&addr, MI_PROVIDER, NULL);
+	else
+	{
+		char	   *text = mi_label_format(label);
+
+		SetSecurityLabel(&addr, MI_PROVIDER, text);
+		pfree(text);
+	}
+	CommandCounterIncrement();
+}
+
+/* compile one stored binding into a rule; stored labels were validated */
+static void
+add_rule(MiRuleSet *set, int *cap, const MiBinding *b, const char *source,
+		 const MiLabel *label, bool templates_only, Oid roleid)
+{
+	char		err[256];
+	MiPattern  *p;
+	MiRule	   *r;
+
+	err[0] = '\0';
+	p = mi_pattern_parse(b->identity, strlen(b->identity), NULL, NULL,
+						 err, sizeof(err));
+	if (p == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mtls_ident binding \"%s\" on role with OID %u",
+						b->identity, roleid),
+				 errdetail("%s", err)));
+	if (templates_only && !mi_pattern_has_role(p))
+	{
+		mi_pattern_free(p);
+		return;
+	}
+	if (set->nrules == *cap)
+	{
+		*cap = *cap * 2;
+		set->rules = repalloc(set->rules, sizeof(MiRule) * *cap);
+	}
+	r = &set->rules[set->nrules++];
+	r->pattern = p;
+	r->issuer = b->issuer;
+	r->source_role = source;
+	r->has_cutoff = label->has_cutoff;
+	r->cutoff_unix = label->has_cutoff ?
+		mi_timestamptz_to_unix_ceil(label->cutoff) : 0;
+}
+
+MiRuleSet *
+mi_collect_rules(Oid roleid, const char *rolename)
+{
+	MiRuleSet  *set = palloc0(sizeof(MiRuleSet));
+	int			cap = 8;
+	MiLabel		label;
+	Oid		   *queue;
+	int			qcap = 8;
+	int			qhead = 0;
+	int			qtail = 0;
+
+	set->rules = palloc(sizeof(MiRule) * cap);
+
+	/* the role's own bindings all apply */
+	if (mi_read_role_label(roleid, &label))
+	{
+		for (int i = 0; i < label.nbindings; i++)
+			add_rule(set, &cap, &label.bindings[i], rolename, &label, false,
+					 roleid);
+		set->has_cutoff = label.has_cutoff;
+		if (label.has_cutoff)
+			set->cutoff_unix = mi_timestamptz_to_unix_ceil(label.cutoff);
+	}
+
+	/*
+	 * The {role} bindings of every role it is a member of, directly or
+	 * indirectly: a breadth-first walk over pg_auth_members.  The work grows
+	 * with the number of memberships of this role, not with the number of
+	 * roles or bindings in the cluster.
+	 */
+	queue = palloc(sizeof(Oid) * qcap);
+	queue[qtail++] = roleid;
+	while (qhead < qtail)
+	{
+		Oid			member = queue[qhead++];
+		CatCList   *memlist;
+
+		memlist = SearchSysCacheList1(AUTHMEMMEMROLE, ObjectIdGetDatum(member));
+		for (int i = 0; i < memlist->n_members; i++)
+		{
+			HeapTuple	tup = &memlist->members[i]->tuple;
+			Oid			group = ((Form_pg_auth_members) GETSTRUCT(tup))->roleid;
+			bool		seen = false;
+
+			for (int j = 0; j < qtail; j++)
+				if (queue[j] == group)
+					seen = true;
+			if (seen)
+				continue;
+			if (qtail == qcap)
+			{
+				qcap *= 2;
+				queue = repalloc(queue, sizeof(Oid) * qcap);
+			}
+			queue[qtail++] = group;
+		}
+		ReleaseSysCacheList(memlist);
+
+		if (member != roleid && mi_read_role_label(member, &label))
+		{
+			char	   *gname = GetUserNameFromId(member, true);
+
+			for (int i = 0; i < label.nbindings; i++)
+				add_rule(set, &cap, &label.bindings[i],
+						 gname ? gname : "?", &label, true, member);
+		}
+	}
+	pfree(queue);
+	return set;
+}

@@ -1,0 +1,56 @@
+/*-------------------------------------------------------------------------
+ *
+ * bindings.h
+ *		Bindings in the catalog: reading, writing and validating the
+ *		mtls_ident security labels on roles.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MI_BINDINGS_H
+#define MI_BINDINGS_H
+
+#include "postgres.h"
+
+#include "catalog/objectaddress.h"
+
+#include "decision.h"
+#include "label.h"
+#include "pattern.h"
+
+/* label provider check hook (SECURITY LABEL FOR mtls_ident ...) */
+extern void mi_label_check_hook(const ObjectAddress *object, const char *seclabel);
+
+/*
+ * Read and parse a role's label.  Returns false (and an empty label) when
+ * the role has none.  A label that does not parse raises an ERROR: it
+ * cannot have been written through this extension.
+ */
+extern bool mi_read_role_label(Oid roleid, MiLabel *out);
+
+/* write a role's label (deletes it when the label is empty) */
+extern void mi_write_role_label(Oid roleid, const MiLabel *label);
+
+/*
+ * Every binding that applies to a login as roleid: all of the role's own
+ * bindings, and the {role} bindings of every role it is a member of,
+ * directly or indirectly.  Allocated in the current memory context.
+ */
+extern MiRuleSet *mi_collect_rules(Oid roleid, const char *rolename);
+
+/* compile "kind:pattern", raising a clear ERROR when it is invalid */
+extern MiPattern *mi_compile_identity(const char *identity);
+
+/* validate and normalise an issuer pin, raising a clear ERROR */
+extern char *mi_normalize_issuer(const char *issuer);
+
+/* PostgreSQL's regex engine, as the pattern module's callback */
+extern int	mi_pg_regex(const char *regex, const char *value, size_t vlen,
+						void *arg, char *err, size_t errlen);
+
+/* TimestampTz (microseconds since 2000) to Unix seconds, rounded up */
+extern int64_t mi_timestamptz_to_unix_ceil(int64_t ts);
+
+/* Unix seconds to TimestampTz */
+extern int64_t mi_unix_to_timestamptz(int64_t t);
+
+#endif							/* MI_BINDINGS_H */

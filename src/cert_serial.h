@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * cert_serial.h
+ *		A compact, bounded byte form of MiCert, for shared memory.
+ *
+ * Session slots and auth_log events have a fixed size.  The serializer
+ * always produces something that fits: strings are cut at
+ * MI_SER_MAX_STRING bytes, then SANs and chain entries are written while
+ * they fit, and the "truncated" flag (MiCert.sans_truncated once read
+ * back) says whether anything was dropped or cut.  One SAN (the one that
+ * matched a binding) can be given priority: it is written first so that
+ * it survives truncation.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MI_CERT_SERIAL_H
+#define MI_CERT_SERIAL_H
+
+#include "cert.h"
+
+#define MI_SER_MAX_STRING 2048
+
+/*
+ * Write cert into buf (cap bytes, at least MI_SER_MIN_CAP).  priority_san
+ * is a SAN index to write first, or -1.  Returns the bytes used.
+ */
+#define MI_SER_MIN_CAP (4 * MI_SER_MAX_STRING + 256)
+extern size_t mi_cert_serialize(const MiCert *cert, int priority_san,
+								char *buf, size_t cap);
+
+/* read it back; false if buf is not a valid serialization */
+extern bool mi_cert_deserialize(const char *buf, size_t len, MiCert *out);
+
+#endif							/* MI_CERT_SERIAL_H */

@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *		The few places where PostgreSQL 15..18 differ for mtls_ident.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MI_COMPAT_H
+#define MI_COMPAT_H
+
+#include "postgres.h"
+
+#include <sys/socket.h>
+
+/* IS_AF_UNIX went away in PostgreSQL 16 */
+#define MI_IS_UNIX_SOCKET(ss_family) ((ss_family) == AF_UNIX)
+
+/* our slot index: MyBackendId (1-based) before 17, MyProcNumber (0-based) since */
+#if PG_VERSION_NUM >= 170000
+#include "storage/proc.h"
+#define MI_MY_SLOT_INDEX() (MyProcNumber)
+#else
+#include "storage/backendid.h"
+#define MI_MY_SLOT_INDEX() (MyBackendId - 1)
+#endif
+
+/* check_object_ownership() for roles: CREATEROLE (PG15), ADMIN OPTION (16+) */
+
+#endif							/* MI_COMPAT_H */

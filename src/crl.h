@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * crl.h
+ *		Revocation: the CRLs PostgreSQL is configured with, re-read when
+ *		they change on disk, published in shared memory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MI_CRL_H
+#define MI_CRL_H
+
+#include "postgres.h"
+
+#include "cert.h"
+
+extern Size mi_crl_shmem_size(void);
+extern void mi_crl_shmem_init(void);
+
+/* is (issuer, serial) of this certificate in the published revoked set? */
+extern bool mi_crl_is_revoked(const MiCert *cert);
+
+/*
+ * Enforcer only: re-read ssl_crl_file / ssl_crl_dir if they changed on disk,
+ * verify every CRL against the CAs of ssl_ca_file, and publish the new set.
+ * A CRL that fails to load or verify is logged; the last good set stays.
+ */
+extern void mi_crl_refresh(void);
+
+#endif							/* MI_CRL_H */

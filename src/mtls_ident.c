@@ -1,0 +1,113 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtls_ident.c
+ *		Module entry point: settings, the label provider and the hooks.
+ *
+ * mtls_ident must be loaded with shared_preload_libraries: it installs
+ * ClientAuthentication_hook, reserves shared memory and starts a background
+ * worker, none of which can happen later.  _PG_init refuses politely
+ * otherwise.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "commands/seclabel.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "bindings.h"
+#include "enforcer.h"
+#include "mtls_ident.h"
+#include "shmem.h"
+
+PG_MODULE_MAGIC;
+
+int			mi_mode = MI_MODE_ENFORCE;
+int			mi_enforce_interval_ms = 1000;
+bool		mi_exempt_local = true;
+bool		mi_require_client_auth_eku = true;
+int			mi_expiry_warning_s = 7 * 24 * 3600;
+int			mi_max_certificate_lifetime_s = 0;
+int			mi_auth_log_size = 1024;
+
+static const struct config_enum_entry mode_options[] = {
+	{"enforce", MI_MODE_ENFORCE, false},
+	{"audit", MI_MODE_AUDIT, false},
+	{"off", MI_MODE_OFF, false},
+	{NULL, 0, false}
+};
+
+void		_PG_init(void);
+
+static void
+define_settings(void)
+{
+	DefineCustomEnumVariable("mtls_ident.mode",
+							 "Whether mtls_ident enforces, only audits, or ignores certificate bindings.",
+							 "enforce refuses logins that break a rule; audit applies every rule but lets "
+							 "the connection in, recording outcome would_reject; off does nothing.",
+							 &mi_mode, MI_MODE_ENFORCE, mode_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mtls_ident.enforce_interval",
+							"Longest time a live session outlives its certificate's validity, "
+							"revocation or unbinding.",
+							"The enforcer background worker sweeps the sessions this often; 0 disables the sweep.",
+							&mi_enforce_interval_ms, 1000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("mtls_ident.exempt_local",
+							 "Lets Unix-socket connections reach bound roles without a certificate.",
+							 NULL,
+							 &mi_exempt_local, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("mtls_ident.require_client_auth_eku",
+							 "Refuses certificates whose extendedKeyUsage lacks clientAuth.",
+							 "Certificates without an extendedKeyUsage extension are not affected.",
+							 &mi_require_client_auth_eku, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mtls_ident.expiry_warning",
+							"Warns the client at login when its certificate expires sooner than this.",
+							"0 disables the warning.",
+							&mi_expiry_warning_s, 7 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mtls_ident.max_certificate_lifetime",
+							"Refuses certificates whose validity period is longer than this.",
+							"0 means no limit.",
+							&mi_max_certificate_lifetime_s, 0, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mtls_ident.auth_log_size",
+							"Number of authentication events kept in the auth_log ring.",
+							NULL,
+							&mi_auth_log_size, 1024, 16, 65536,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("mtls_ident");
+}
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("mtls_ident must be loaded via shared_preload_libraries"),
+				 errhint("Add mtls_ident to shared_preload_libraries in postgresql.conf and restart the server.")));
+
+	define_settings();
+
+	register_label_provider(MI_PROVIDER, mi_label_check_hook);
+
+	mi_shmem_install();
+	mi_auth_hook_install();
+	mi_expiry_install();
+	mi_enforcer_register();
+}

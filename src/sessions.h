@@ -1,0 +1,69 @@
+/*-------------------------------------------------------------------------
+ *
+ * sessions.h
+ *		Per-backend session slots in shared memory (view sessions, and
+ *		what the enforcer re-checks).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MI_SESSIONS_H
+#define MI_SESSIONS_H
+
+#include "postgres.h"
+
+#include "cert.h"
+
+/* bounds, documented in doc/views.md */
+#define MI_SLOT_CERT_BYTES	32768	/* serialized certificate facts */
+#define MI_SLOT_IDENTITY_LEN 4200	/* typed identity, NUL-terminated */
+#define MI_SLOT_ADDR_LEN	64
+
+/* a consistent copy of one slot, as readers get it */
+typedef struct MiSessionInfo
+{
+	int			index;			/* slot index */
+	int			pid;
+	Oid			roleid;
+	char		role[NAMEDATALEN];
+	char		database[NAMEDATALEN];
+	char		client_addr[MI_SLOT_ADDR_LEN];	/* "" for a Unix socket */
+	char		identity[MI_SLOT_IDENTITY_LEN]; /* "" when none matched */
+	bool		governed;		/* a binding admitted it: enforced */
+	bool		method_is_trust;	/* pg_hba method was trust */
+	int64		authenticated_at;	/* TimestampTz */
+	MiCert		cert;			/* rebuilt from the slot, in the caller's
+								 * memory context; cert.sans_truncated says
+								 * whether SANs were dropped */
+} MiSessionInfo;
+
+extern Size mi_sessions_shmem_size(void);
+extern void mi_sessions_shmem_init(void);
+
+/* at login: publish this backend's certificate session; cleared at exit */
+extern void mi_session_publish(const MiCert *cert, int matched_san,
+							   const char *identity,
+							   bool governed, bool method_is_trust,
+							   Oid roleid, const char *role,
+							   const char *database, const char *client_addr);
+
+/* number of slots (MaxBackends) */
+extern int	mi_sessions_nslots(void);
+
+/*
+ * Read slot i with the change-count protocol.  Returns false if the slot is
+ * empty or its backend is gone.  Rebuilding the certificate allocates in
+ * the current memory context.
+ */
+extern bool mi_session_read(int i, MiSessionInfo *out);
+
+/*
+ * Ask the backend in slot i to end (SIGTERM), recording why so that its
+ * FATAL message can say so.  Only the enforcer calls this.  Returns false
+ * if the slot no longer holds that pid.
+ */
+extern bool mi_session_terminate(int i, int pid, const char *why);
+
+/* this backend's termination reason set by the enforcer, or NULL */
+extern const char *mi_session_my_termination_reason(void);
+
+#endif							/* MI_SESSIONS_H */

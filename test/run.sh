@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone on Debian 12:
+#
+#     bash test/run.sh
+#
+# Installs what is missing (apt-get), builds and installs the extension,
+# then runs, as an unprivileged user: the unit tests of the pure modules,
+# the pg_regress tests and the TAP tests (real TLS connections with real
+# certificates).  Ends with one line "total: N passed, M failed".
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+. test/lib/common.sh
+
+install_packages
+build_and_install
+
+work=$(scratch_copy "$top")
+trap 'rm -rf "$work"' EXIT
+logdir=$work/test-logs
+as_runas mkdir -p "$logdir"
+
+passed=0
+failed=0
+status=0
+
+# prove summary: "Files=3, Tests=120, ..." and "Failed 2/40 subtests"
+count_prove() {
+	local log=$1 t f
+	t=$(grep -Eo 'Tests=[0-9]+' "$log" | tail -1 | cut -d= -f2)
+	f=$(grep -Eo 'Failed [0-9]+/[0-9]+ subtests' "$log" | awk '{split($2,a,"/"); s+=a[1]} END {print s+0}')
+	t=${t:-0}
+	passed=$((passed + t - f))
+	failed=$((failed + f))
+}
+
+say "unit tests (pure modules)"
+if as_runas make -C "$work" unit 2>&1 | tee "$logdir/unit.log"; then :; else status=1; fi
+count_prove "$logdir/unit.log"
+
+say "pg_regress and TAP tests"
+if as_runas make -C "$work" PG_CONFIG=$PG_CONFIG installcheck PROVE_FLAGS="-I $work/test/t --timer" 2>&1 | tee "$logdir/installcheck.log"; then :; else status=1; fi
+r=$(grep -Eo 'All [0-9]+ tests passed' "$logdir/installcheck.log" | awk '{print $2}' | tail -1)
+rf=$(grep -Eo '[0-9]+ of [0-9]+ tests failed' "$logdir/installcheck.log" | awk '{print $1" "$3}' | tail -1)
+if [ -n "$r" ]; then passed=$((passed + r)); fi
+if [ -n "$rf" ]; then set -- $rf; failed=$((failed + $1)); passed=$((passed + $2 - $1)); fi
+count_prove "$logdir/installcheck.log"
+
+if [ $status -ne 0 ]; then
+	for f in "$work"/regression.diffs; do [ -f "$f" ] && cat "$f"; done
+	for f in "$work"/tmp_check/log/*; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 60 lines)"
+		tail -60 "$f"
+	done
+	[ $failed -eq 0 ] && failed=1
+fi
+
+echo
+echo "total: $passed passed, $failed failed"
+exit $status
