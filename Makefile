@@ -36,11 +36,13 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=$(CURDI
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
-PROVE_FLAGS += -I $(srcdir)/test/t
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# after the include: Makefile.global resets PROVE_FLAGS
+PROVE_FLAGS += -I $(srcdir)/test/t
 
 EXTRA_CLEAN = tmp_check_regress
 
