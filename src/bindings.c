@@ -29,6 +29,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "regex/regex.h"
+#include "utils/builtins.h"
 #include "utils/catcache.h"
 #include "utils/syscache.h"
 
@@ -55,55 +56,60 @@ mi_unix_to_timestamptz(int64_t t)
 	return (t - MI_EPOCH_DIFF_S) * MI_USECS_PER_S;
 }
 
+/*
+ * Matching goes through RE_compile_and_cache, so a regex applied to every
+ * SAN of a certificate is compiled once per backend, not once per SAN.
+ * Validation (value == NULL) compiles directly, to report errors instead of
+ * raising them.
+ */
 int
 mi_pg_regex(const char *regex, const char *value, size_t vlen,
 			void *arg, char *err, size_t errlen)
 {
 	size_t		rlen = strlen(regex);
-	pg_wchar   *wre;
-	int			wrelen;
-	regex_t		re;
 	int			rc;
-	int			result;
 
 	(void) arg;
-	/* a value not valid in the current encoding never matches */
-	if (value != NULL && !pg_verifymbstr(value, (int) vlen, true))
-		return 0;
-
-	wre = (pg_wchar *) palloc((rlen + 1) * sizeof(pg_wchar));
-	wrelen = pg_mb2wchar_with_len(regex, wre, (int) rlen);
-	rc = pg_regcomp(&re, wre, wrelen, REG_ADVANCED, C_COLLATION_OID);
-	pfree(wre);
-	if (rc != REG_OKAY)
-	{
-		if (err != NULL && errlen > 0)
-			pg_regerror(rc, &re, err, errlen);
-		return -1;
-	}
-
 	if (value == NULL)
-		result = 0;
-	else
 	{
-		pg_wchar   *wval = (pg_wchar *) palloc((vlen + 1) * sizeof(pg_wchar));
-		int			wlen = pg_mb2wchar_with_len(value, wval, (int) vlen);
+		pg_wchar   *wre = (pg_wchar *) palloc((rlen + 1) * sizeof(pg_wchar));
+		int			wrelen = pg_mb2wchar_with_len(regex, wre, (int) rlen);
+		regex_t		re;
 
-		rc = pg_regexec(&re, wval, wlen, 0, NULL, 0, NULL, 0);
-		pfree(wval);
-		if (rc == REG_OKAY)
-			result = 1;
-		else if (rc == REG_NOMATCH)
-			result = 0;
-		else
+		rc = pg_regcomp(&re, wre, wrelen, REG_ADVANCED, C_COLLATION_OID);
+		pfree(wre);
+		if (rc != REG_OKAY)
 		{
 			if (err != NULL && errlen > 0)
 				pg_regerror(rc, &re, err, errlen);
-			result = -1;
+			return -1;
 		}
+		pg_regfree(&re);
+		return 0;
 	}
-	pg_regfree(&re);
-	return result;
+	else
+	{
+		regex_t    *re;
+		pg_wchar   *wval;
+		int			wlen;
+
+		/* a value not valid in the current encoding never matches */
+		if (!pg_verifymbstr(value, (int) vlen, true))
+			return 0;
+		re = RE_compile_and_cache(cstring_to_text_with_len(regex, (int) rlen),
+								  REG_ADVANCED, C_COLLATION_OID);
+		wval = (pg_wchar *) palloc((vlen + 1) * sizeof(pg_wchar));
+		wlen = pg_mb2wchar_with_len(value, wval, (int) vlen);
+		rc = pg_regexec(re, wval, wlen, 0, NULL, 0, NULL, 0);
+		pfree(wval);
+		if (rc == REG_OKAY)
+			return 1;
+		if (rc == REG_NOMATCH)
+			return 0;
+		if (err != NULL && errlen > 0)
+			pg_regerror(rc, re, err, errlen);
+		return -1;
+	}
 }
 
 MiPattern *

@@ -116,6 +116,16 @@ mtls_ident_bind(PG_FUNCTION_ARGS)
 				 errhint("Bind a pattern (wildcard or regular expression) instead of many exact identities.")));
 
 	mi_label_add(&label, canon, issuer);
+	{
+		char	   *text = mi_label_format(&label);
+
+		if (strlen(text) > MI_MAX_LABEL_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("bindings of role would exceed %d bytes", MI_MAX_LABEL_LEN),
+					 errhint("Bind a pattern (wildcard or regular expression) instead of many exact identities.")));
+		pfree(text);
+	}
 	mi_write_role_label(roleid, &label);
 	PG_RETURN_VOID();
 }

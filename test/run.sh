@@ -12,7 +12,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . test/lib/common.sh
 
-install_packages
+install_packages clang libclang-rt-14-dev
 build_and_install
 
 work=$(scratch_copy "$top")
@@ -45,6 +45,15 @@ rf=$(grep -Eo '[0-9]+ of [0-9]+ tests failed' "$logdir/installcheck.log" | awk '
 if [ -n "$r" ]; then passed=$((passed + r)); fi
 if [ -n "$rf" ]; then set -- $rf; failed=$((failed + $1)); passed=$((passed + $2 - $1)); fi
 count_prove "$logdir/installcheck.log"
+
+say "fuzz smoke: every libFuzzer target for ${FUZZ_SECONDS:=15} s"
+if as_runas env MTLS_IDENT_FUZZ_DIR="$work/fuzz-build" bash "$work/test/fuzz/run.sh" "$FUZZ_SECONDS" 2>&1 | tee "$logdir/fuzz.log"; then
+	echo "fuzz smoke: no crash"
+else
+	echo "fuzz smoke: FAILED"
+	status=1
+	failed=$((failed + 1))
+fi
 
 if [ $status -ne 0 ]; then
 	for f in "$work"/regression.diffs; do [ -f "$f" ] && cat "$f"; done

@@ -1,0 +1,75 @@
+/*-------------------------------------------------------------------------
+ *
+ * fuzz_pattern.c
+ *		libFuzzer target: parse arbitrary bytes as an identity pattern and
+ *		as an issuer pin.
+ *
+ * Invariants checked (abort on violation): a refusal always explains
+ * itself; the canonical text of a parsed pattern parses again to the same
+ * canonical text, kind and {role} flag; a normalized issuer normalizes to
+ * itself.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "mi_alloc.h"
+
+#include "fuzz_regex.h"
+#include "pattern.h"
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *text = (const char *) data;
+	char		err[256];
+	MiPattern  *p;
+	char	   *issuer;
+
+	err[0] = '\0';
+	p = mi_pattern_parse(text, size, fuzz_regex_fn, NULL, err, sizeof(err));
+	if (p == NULL)
+	{
+		if (err[0] == '\0')
+			abort();
+	}
+	else
+	{
+		const char *canon = mi_pattern_text(p);
+		MiPattern  *q = mi_pattern_parse(canon, strlen(canon), fuzz_regex_fn,
+										 NULL, err, sizeof(err));
+		MiCert		empty;
+		int			idx;
+
+		if (q == NULL || strcmp(mi_pattern_text(q), canon) != 0 ||
+			mi_pattern_kind(q) != mi_pattern_kind(p) ||
+			mi_pattern_has_role(q) != mi_pattern_has_role(p))
+			abort();
+		mi_pattern_free(q);
+
+		/* a certificate with nothing in it matches nothing but a regex */
+		memset(&empty, 0, sizeof(empty));
+		empty.subject_dn = "";
+		(void) mi_pattern_match(p, &empty, "r", fuzz_regex_fn, NULL, &idx);
+		mi_pattern_free(p);
+	}
+
+	err[0] = '\0';
+	issuer = mi_issuer_normalize(text, size, err, sizeof(err));
+	if (issuer == NULL)
+	{
+		if (err[0] == '\0')
+			abort();
+	}
+	else
+	{
+		char	   *again = mi_issuer_normalize(issuer, strlen(issuer), err,
+												sizeof(err));
+
+		if (again == NULL || strcmp(again, issuer) != 0)
+			abort();
+		mi_free(again);
+		mi_free(issuer);
+	}
+	return 0;
+}
