@@ -36,7 +36,7 @@
 #include "lib/stringinfo.h"
 #include "libpq/auth.h"
 #include "libpq/hba.h"
-#include "libpq/ip.h"
+#include "common/ip.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -241,6 +241,7 @@ mi_client_auth(Port *port, int status)
 			unreadable = pstrdup(err);
 		}
 		MemoryContextSwitchTo(oldcxt);
+		mi_crl_note_chain(SSL_get0_verified_chain(port->ssl));
 	}
 
 	rules = mi_collect_rules(roleid, port->user_name);

@@ -20,6 +20,13 @@ extern void mi_crl_shmem_init(void);
 extern bool mi_crl_is_revoked(const MiCert *cert);
 
 /*
+ * Login hook: remember the CA certificates of this verified client chain (a
+ * STACK_OF(X509) *, leaf first, as SSL_get0_verified_chain returns), so
+ * that CRLs of intermediate CAs absent from ssl_ca_file can be verified.
+ */
+extern void mi_crl_note_chain(const void *chain);
+
+/*
  * Enforcer only: re-read ssl_crl_file / ssl_crl_dir if they changed on disk,
  * verify every CRL against the CAs of ssl_ca_file, and publish the new set.
  * A CRL that fails to load or verify is logged; the last good set stays.

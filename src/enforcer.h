@@ -18,6 +18,12 @@ extern void mi_enforcer_register(void);
 /* bgworker entry point */
 extern PGDLLEXPORT void mi_enforcer_main(Datum arg);
 
+/*
+ * Why the enforcer ends a session, for a reason name ("revoked", ...): a
+ * phrase such as "the client certificate was revoked".
+ */
+extern const char *mi_ending_phrase(const char *reason);
+
 /* _PG_init: install the statement-start expiry check and the log hook */
 extern void mi_expiry_install(void);
 
