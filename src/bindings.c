@@ -124,7 +124,8 @@ mi_compile_identity(const char *identity)
 	if (p == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid mtls_ident identity \"%s\"", identity),
+				 errmsg("invalid mtls_ident identity \"%.100s%s\"", identity,
+						strlen(identity) > 100 ? "..." : ""),
 				 errdetail("%s", err),
 				 errhint("An identity is kind:pattern with kind one of uri, dns, email, ip, cn, dn, sha256.")));
 	return p;
