@@ -97,6 +97,6 @@ sql -c "SELECT at::time(0), role, outcome, reason, identity FROM mtls_ident.auth
 sql -c "SELECT * FROM mtls_ident.stats WHERE count > 0"
 
 say "the server log says why"
-grep -E "mtls_ident: (outcome|accepted)|DETAIL:  mtls_ident" "$work/server.log" | sed 's/^/    /' | cut -c1-220 | tail -6
+grep -E "mtls_ident: accepted|FATAL:  certificate authentication|DETAIL:  mtls_ident" "$work/server.log" | sed 's/^/    /' | cut -c1-220 | tail -8
 
 say "cleaning up"
