@@ -67,17 +67,28 @@ w_str(Writer *w, const char *s, size_t len)
 	return w_bytes(w, s, len);
 }
 
+/* bytes w_san needs for a SAN */
+static size_t
+san_size(const MiSan *san)
+{
+	size_t		len = san->len > 0 ? (size_t) san->len : 0;
+
+	return 3 + 16 + sizeof(uint32_t) + (len > MI_SER_MAX_STRING ? MI_SER_MAX_STRING : len);
+}
+
+/* a value cut at MI_SER_MAX_STRING is kept, flagged hostile: never matched */
 static bool
 w_san(Writer *w, const MiSan *san)
 {
 	size_t		start = w->pos;
 	uint8_t		hdr[3];
+	bool		cut = san->len > MI_SER_MAX_STRING;
 
 	hdr[0] = (uint8_t) san->kind;
-	hdr[1] = san->hostile ? 1 : 0;
+	hdr[1] = (san->hostile || cut) ? 1 : 0;
 	hdr[2] = (uint8_t) san->iplen;
 	if (!w_bytes(w, hdr, 3) || !w_bytes(w, san->ip, 16) ||
-		san->len > MI_SER_MAX_STRING || !w_str(w, san->value, san->len))
+		!w_str(w, san->value, san->len > 0 ? (size_t) san->len : 0))
 	{
 		w->pos = start;
 		return false;
@@ -135,29 +146,41 @@ mi_cert_serialize(const MiCert *c, int priority_san, char *buf, size_t cap)
 	}
 	memcpy(buf + count_at, &n, sizeof(n));
 
-	/* SANs, the priority one first */
+	/*
+	 * SANs in certificate order while they fit, always keeping room for the
+	 * priority SAN (the one that matched a binding) until it is written.
+	 */
 	count_at = w.pos;
 	if (!w_u32(&w, 0))
 		w.truncated = true;
 	else
 	{
+		bool		has_prio = priority_san >= 0 && priority_san < c->nsans;
+		size_t		prio_size = has_prio ? san_size(&c->sans[priority_san]) : 0;
+
 		n = 0;
-		if (priority_san >= 0 && priority_san < c->nsans)
-		{
-			if (w_san(&w, &c->sans[priority_san]))
-				n++;
-			else
-				w.truncated = true;
-		}
 		for (int i = 0; i < c->nsans; i++)
 		{
-			if (i == priority_san)
-				continue;
+			size_t		reserve = (has_prio && i < priority_san) ? prio_size : 0;
+
+			if (i != priority_san &&
+				w.cap - w.pos < san_size(&c->sans[i]) + reserve)
+			{
+				w.truncated = true;
+				if (has_prio && i < priority_san)
+				{
+					i = priority_san - 1;	/* skip ahead to the priority SAN */
+					continue;
+				}
+				break;
+			}
 			if (!w_san(&w, &c->sans[i]))
 			{
 				w.truncated = true;
 				break;
 			}
+			if (c->sans[i].len > MI_SER_MAX_STRING)
+				w.truncated = true;
 			n++;
 		}
 		memcpy(buf + count_at, &n, sizeof(n));

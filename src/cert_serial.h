@@ -7,9 +7,10 @@
  * always produces something that fits: strings are cut at
  * MI_SER_MAX_STRING bytes, then SANs and chain entries are written while
  * they fit, and the "truncated" flag (MiCert.sans_truncated once read
- * back) says whether anything was dropped or cut.  One SAN (the one that
- * matched a binding) can be given priority: it is written first so that
- * it survives truncation.
+ * back) says whether anything was dropped or cut.  SANs keep certificate
+ * order; one SAN (the one that matched a binding) can be given priority:
+ * room is kept for it so that it survives truncation.  A SAN value cut at
+ * MI_SER_MAX_STRING is flagged hostile, so it can never match.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,7 +23,7 @@
 
 /*
  * Write cert into buf (cap bytes, at least MI_SER_MIN_CAP).  priority_san
- * is a SAN index to write first, or -1.  Returns the bytes used.
+ * is a SAN index that must survive truncation, or -1.  Returns the bytes used.
  */
 #define MI_SER_MIN_CAP (4 * MI_SER_MAX_STRING + 256)
 extern size_t mi_cert_serialize(const MiCert *cert, int priority_san,

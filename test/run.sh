@@ -27,8 +27,8 @@ status=0
 # prove summary: "Files=3, Tests=120, ..." and "Failed 2/40 subtests"
 count_prove() {
 	local log=$1 t f
-	t=$(grep -Eo 'Tests=[0-9]+' "$log" | tail -1 | cut -d= -f2)
-	f=$(grep -Eo 'Failed [0-9]+/[0-9]+ subtests' "$log" | awk '{split($2,a,"/"); s+=a[1]} END {print s+0}')
+	t=$( (grep -Eo 'Tests=[0-9]+' "$log" || true) | tail -1 | cut -d= -f2)
+	f=$( (grep -Eo 'Failed [0-9]+/[0-9]+ subtests' "$log" || true) | awk '{split($2,a,"/"); s+=a[1]} END {print s+0}')
 	t=${t:-0}
 	passed=$((passed + t - f))
 	failed=$((failed + f))
@@ -40,8 +40,8 @@ count_prove "$logdir/unit.log"
 
 say "pg_regress and TAP tests"
 if as_runas make -C "$work" PG_CONFIG=$PG_CONFIG installcheck PROVE_FLAGS="-I $work/test/t --timer" 2>&1 | tee "$logdir/installcheck.log"; then :; else status=1; fi
-r=$(grep -Eo 'All [0-9]+ tests passed' "$logdir/installcheck.log" | awk '{print $2}' | tail -1)
-rf=$(grep -Eo '[0-9]+ of [0-9]+ tests failed' "$logdir/installcheck.log" | awk '{print $1" "$3}' | tail -1)
+r=$( (grep -Eo 'All [0-9]+ tests passed' "$logdir/installcheck.log" || true) | awk '{print $2}' | tail -1)
+rf=$( (grep -Eo '[0-9]+ of [0-9]+ tests failed' "$logdir/installcheck.log" || true) | awk '{print $1" "$3}' | tail -1)
 if [ -n "$r" ]; then passed=$((passed + r)); fi
 if [ -n "$rf" ]; then set -- $rf; failed=$((failed + $1)); passed=$((passed + $2 - $1)); fi
 count_prove "$logdir/installcheck.log"
