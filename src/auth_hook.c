@@ -84,7 +84,7 @@ mi_describe_cert(StringInfo buf, const MiCert *cert)
 		char	   *s = mi_san_typed(&cert->sans[i]);
 
 		appendStringInfo(buf, "%s%s%s", i > 0 ? ", " : "", s,
-						 cert->sans[i].hostile ? " (rejected as malformed)" : "");
+						 mi_san_wellformed(&cert->sans[i]) ? "" : " (rejected as malformed)");
 		pfree(s);
 	}
 	if (cert->nsans > MI_LOG_MAX_SANS || cert->sans_truncated)
