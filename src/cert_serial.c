@@ -50,21 +50,30 @@ w_u32(Writer *w, uint32_t v)
 	return w_bytes(w, &v, sizeof(v));
 }
 
-/* a string cut at MI_SER_MAX_STRING; false if even that does not fit */
+/*
+ * A string cut at maxlen, written only if it fits with reserve bytes to
+ * spare; false if it does not.
+ */
 static bool
-w_str(Writer *w, const char *s, size_t len)
+w_str_max(Writer *w, const char *s, size_t len, size_t maxlen, size_t reserve)
 {
 	if (s == NULL)
 		len = 0;
-	if (len > MI_SER_MAX_STRING)
+	if (len > maxlen)
 	{
-		len = MI_SER_MAX_STRING;
+		len = maxlen;
 		w->truncated = true;
 	}
-	if (w->cap - w->pos < sizeof(uint32_t) + len)
+	if (w->cap - w->pos < sizeof(uint32_t) + len + reserve)
 		return false;
 	w_u32(w, (uint32_t) len);
 	return w_bytes(w, s, len);
+}
+
+static bool
+w_str(Writer *w, const char *s, size_t len)
+{
+	return w_str_max(w, s, len, MI_SER_MAX_STRING, 0);
 }
 
 /* bytes w_san needs for a SAN */
@@ -103,7 +112,20 @@ mi_cert_serialize(const MiCert *c, int priority_san, char *buf, size_t cap)
 	uint32_t	flags = 0;
 	size_t		flags_at;
 	size_t		count_at;
+	size_t		hdrmax;
 	uint32_t	n;
+
+	if (cap < MI_SER_MIN_CAP)
+		return 0;
+
+	/*
+	 * Each of the four names may take a fifth of the buffer (less what the
+	 * fixed parts and the three counts need), so that everything after
+	 * them always has its place; they are cut beyond that.
+	 */
+	hdrmax = (cap - 128) / 5;
+	if (hdrmax > MI_SER_MAX_STRING)
+		hdrmax = MI_SER_MAX_STRING;
 
 	w_u32(&w, MI_SER_MAGIC);
 	flags_at = w.pos;
@@ -111,21 +133,25 @@ mi_cert_serialize(const MiCert *c, int priority_san, char *buf, size_t cap)
 	w_bytes(&w, &c->not_before, 8);
 	w_bytes(&w, &c->not_after, 8);
 	w_bytes(&w, c->sha256, 32);
-	w_str(&w, c->subject_dn, c->subject_dn ? strlen(c->subject_dn) : 0);
-	w_str(&w, c->issuer_dn, c->issuer_dn ? strlen(c->issuer_dn) : 0);
-	w_str(&w, c->serial_hex, c->serial_hex ? strlen(c->serial_hex) : 0);
-	w_str(&w, c->cn, c->cn ? (size_t) c->cn_len : 0);
+	w_str_max(&w, c->subject_dn, c->subject_dn ? strlen(c->subject_dn) : 0, hdrmax, 0);
+	w_str_max(&w, c->issuer_dn, c->issuer_dn ? strlen(c->issuer_dn) : 0, hdrmax, 0);
+	w_str_max(&w, c->serial_hex, c->serial_hex ? strlen(c->serial_hex) : 0, hdrmax, 0);
+	w_str_max(&w, c->cn, c->cn ? (size_t) c->cn_len : 0, hdrmax, 0);
 
-	/* EKU names */
+	/* EKU names, keeping room for the chain and SAN counts */
 	count_at = w.pos;
 	w_u32(&w, 0);
 	n = 0;
 	for (int i = 0; i < c->neku; i++, n++)
-		if (!w_str(&w, c->eku[i], strlen(c->eku[i])))
+		if (!w_str_max(&w, c->eku[i], strlen(c->eku[i]), MI_SER_MAX_STRING,
+					   2 * sizeof(uint32_t)))
+		{
+			w.truncated = true;
 			break;
+		}
 	memcpy(buf + count_at, &n, sizeof(n));
 
-	/* chain */
+	/* chain, keeping room for the SAN count */
 	count_at = w.pos;
 	w_u32(&w, 0);
 	n = 0;
@@ -136,7 +162,7 @@ mi_cert_serialize(const MiCert *c, int priority_san, char *buf, size_t cap)
 		const char *dn = c->chain[i].subject_dn;
 
 		if (!w_bytes(&w, &has, 1) || !w_bytes(&w, c->chain[i].sha256, 32) ||
-			!w_str(&w, dn, dn ? strlen(dn) : 0))
+			!w_str_max(&w, dn, dn ? strlen(dn) : 0, hdrmax, sizeof(uint32_t)))
 		{
 			w.pos = start;
 			w.truncated = true;

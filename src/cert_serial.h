@@ -4,8 +4,8 @@
  *		A compact, bounded byte form of MiCert, for shared memory.
  *
  * Session slots and auth_log events have a fixed size.  The serializer
- * always produces something that fits: strings are cut at
- * MI_SER_MAX_STRING bytes, then SANs and chain entries are written while
+ * always produces something that fits: names are cut at a fifth of the
+ * buffer (at most MI_SER_MAX_STRING bytes), then SANs and chain entries are written while
  * they fit, and the "truncated" flag (MiCert.sans_truncated once read
  * back) says whether anything was dropped or cut.  SANs keep certificate
  * order; one SAN (the one that matched a binding) can be given priority:
@@ -19,13 +19,13 @@
 
 #include "cert.h"
 
-#define MI_SER_MAX_STRING 2048
+#define MI_SER_MAX_STRING 8192
 
 /*
- * Write cert into buf (cap bytes, at least MI_SER_MIN_CAP).  priority_san
+ * Write cert into buf (cap bytes; 0 is returned below MI_SER_MIN_CAP).  priority_san
  * is a SAN index that must survive truncation, or -1.  Returns the bytes used.
  */
-#define MI_SER_MIN_CAP (4 * MI_SER_MAX_STRING + 256)
+#define MI_SER_MIN_CAP 1024
 extern size_t mi_cert_serialize(const MiCert *cert, int priority_san,
 								char *buf, size_t cap);
 

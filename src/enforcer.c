@@ -187,6 +187,26 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 	if (d.reason == MI_REASON_OK || !d.governed)
 		return;
 
+	/*
+	 * The slot keeps at most MI_SLOT_CERT_BYTES of certificate facts.  When
+	 * some were cut (thousands of SANs, huge names), a SAN or name that
+	 * still matches a binding may be among what was cut: "no longer
+	 * matches" cannot be decided from the slot, so such a session is not
+	 * ended for no_match or issuer_mismatch (every other reason is decided
+	 * on facts that are never cut).  Logged once; doc/enforcement.md.
+	 */
+	if (info->cert.sans_truncated &&
+		(d.reason == MI_REASON_NO_MATCH || d.reason == MI_REASON_ISSUER_MISMATCH))
+	{
+		/* remembered as -pid: apart from the sessions being ended */
+		if (!was_reported(-info->pid))
+			ereport(LOG,
+					(errmsg("mtls_ident: cannot re-check session pid=%d role=\"%s\" against changed bindings: its certificate facts were cut in shared memory; the session is left",
+							info->pid, info->role)));
+		keep_reported(-info->pid);
+		return;
+	}
+
 	if (was_reported(info->pid))
 	{
 		keep_reported(info->pid);

@@ -245,6 +245,31 @@ test_serial(void)
 	   "small buffer: truncated, in order, matched SAN kept (%d SANs)", r.nsans);
 	mi_cert_free(&r);
 
+	/* huge names in a small buffer: cut, and everything after them still there */
+	{
+		char	   *dn = mi_alloc0(20001);
+
+		memset(dn, 'a', 20000);
+		c.subject_dn = dn;
+		c.issuer_dn = dn;
+		len = mi_cert_serialize(&c, 10, buf, 4096);
+		ok(len > 0 && len <= 4096 && mi_cert_deserialize(buf, len, &r),
+		   "20 kB names in a 4 kB buffer: fits and reads back");
+		bool		kept = false;
+
+		for (int i = 0; i < r.nsans; i++)
+			if (strcmp(r.sans[i].value, vals[10]) == 0)
+				kept = true;
+		ok(r.sans_truncated && strlen(r.subject_dn) < 4096 && r.not_after == 2 &&
+		   r.nsans < 300 && kept,
+		   "names cut, flagged, validity and the matched SAN kept");
+		mi_cert_free(&r);
+		ok(mi_cert_serialize(&c, -1, buf, 100) == 0, "a buffer below the minimum gives 0");
+		c.subject_dn = (char *) "CN=x";
+		c.issuer_dn = (char *) "CN=ca";
+		mi_free(dn);
+	}
+
 	ok(!mi_cert_deserialize(buf, 10, &r), "a cut buffer is refused");
 	buf[0] ^= 0x55;
 	ok(!mi_cert_deserialize(buf, len, &r), "a wrong magic is refused");
