@@ -752,7 +752,7 @@ static char *
 build_regex(const MiPattern *p, const char *role)
 {
 	size_t		rlen = strlen(role);
-	size_t		size = 4 + (size_t) p->blen + (size_t) p->nrole * 2 * rlen + 2 + 1;
+	size_t		size = 4 + (size_t) p->blen + (size_t) p->nrole * (2 * rlen + 4) + 2 + 1;
 	char	   *rx = (char *) mi_alloc0(size);
 	char	   *o = rx;
 
@@ -762,6 +762,9 @@ build_regex(const MiPattern *p, const char *role)
 	{
 		if (p->body[i] == '{')
 		{
+			/* a group, so that a following quantifier applies to all of it */
+			memcpy(o, "(?:", 3);
+			o += 3;
 			for (size_t k = 0; k < rlen; k++)
 			{
 				unsigned char c = (unsigned char) role[k];
@@ -770,6 +773,7 @@ build_regex(const MiPattern *p, const char *role)
 					*o++ = '\\';
 				*o++ = (char) c;
 			}
+			*o++ = ')';
 			i += ROLE_TOKEN_LEN - 1;
 			continue;
 		}
@@ -864,6 +868,22 @@ mi_pattern_parse(const char *text, size_t len,
 
 		if (c == '{' && is_role_token(p->body + i, (size_t) (p->blen - i)))
 		{
+			int			nbs = 0;
+
+			/*
+			 * In a regex, "\{role}" would make the role's first character
+			 * part of an escape ("\d", "\w", ...): refuse an odd run of
+			 * backslashes before {role}.
+			 */
+			for (int k = i - 1; k >= 0 && p->body[k] == '\\'; k--)
+				nbs++;
+			if (p->is_regex && (nbs & 1))
+			{
+				mi_set_err(err, errlen,
+						"a backslash must not precede {role} in the regular expression of identity \"%.*s\"",
+						(int) len, text);
+				goto fail;
+			}
 			p->nrole++;
 			i += ROLE_TOKEN_LEN - 1;
 		}
@@ -1189,8 +1209,14 @@ mi_pattern_match(const MiPattern *p, const MiCert *cert,
 			break;
 
 		case MI_KIND_CN:
+			/*
+			 * cn: is for legacy certificates without SANs.  A certificate
+			 * that has SANs is named by them: CAs that validate only the
+			 * SANs often let the requester choose the CN.
+			 */
 			if (cert->cn == NULL || cert->cn_hostile || cert->cn_len < 0 ||
-				cert->cn_len > MI_MAX_VALUE_LEN)
+				cert->cn_len > MI_MAX_VALUE_LEN || cert->nsans > 0 ||
+				cert->sans_truncated)
 				break;
 			if (rx)
 				found = run_regex(rx, cert->cn, (size_t) cert->cn_len,

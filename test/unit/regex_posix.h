@@ -39,9 +39,23 @@ posix_regex_fn(const char *regex, const char *value, size_t vlen,
 		snprintf(err, errlen, "regex not wrapped in ^(?:...)$: %s", regex);
 		return -1;
 	}
-	ere = malloc(rlen);
-	memcpy(ere, "^(", 2);
-	memcpy(ere + 2, regex + 4, rlen - 4 + 1);
+	/* ERE has no (?:...): every "(?:" (wrapper and {role} groups) becomes "(" */
+	ere = malloc(rlen + 1);
+	{
+		size_t		o = 0;
+
+		for (size_t i = 0; i < rlen; i++)
+		{
+			if (strncmp(regex + i, "(?:", 3) == 0 && (i == 0 || regex[i - 1] != '\\'))
+			{
+				ere[o++] = '(';
+				i += 2;
+				continue;
+			}
+			ere[o++] = regex[i];
+		}
+		ere[o] = '\0';
+	}
 	rc = regcomp(&re, ere, REG_EXTENDED | REG_NOSUB);
 	free(ere);
 	if (rc != 0)
