@@ -12,8 +12,10 @@
  *
  * Order of the checks, which decides the reason when several apply:
  *	  no certificate / no binding, then the bindings (no_match or
- *	  issuer_mismatch), then for the matching binding: revoked,
- *	  issued_before_cutoff, expired, not_client_auth, lifetime_too_long.
+ *	  issuer_mismatch), then for a certificate that matched: revoked,
+ *	  issued_before_cutoff (the login role's cutoff, and the cutoff of the
+ *	  role of every binding that matches), expired, not_client_auth,
+ *	  lifetime_too_long.
  *
  *-------------------------------------------------------------------------
  */
@@ -80,9 +82,36 @@ matched_identity(const MiCert *cert, const MiRule *rule, int matched_san)
 	}
 }
 
+/*
+ * Is the certificate issued before the cutoff of any role whose binding
+ * matches it?  Not only the first matching binding's: the answer must not
+ * depend on the order of the bindings (two groups may both admit a member,
+ * and a cutoff on either must hold).  Only rules whose cutoff the
+ * certificate fails are matched again, so this is cheap.
+ */
+static bool
+matching_cutoff_violated(const MiDecisionInput *in)
+{
+	const MiCert *cert = in->cert;
+
+	for (int i = 0; i < in->rules->nrules; i++)
+	{
+		const MiRule *r = &in->rules->rules[i];
+		int			san = -1;
+
+		if (!r->has_cutoff || cert->not_before >= r->cutoff_unix)
+			continue;
+		if (mi_pattern_match(r->pattern, cert, in->role, in->regex_fn,
+							 in->regex_arg, &san) &&
+			(r->issuer == NULL || mi_issuer_match(r->issuer, cert)))
+			return true;
+	}
+	return false;
+}
+
 /* the per-certificate checks of rule 3, for a certificate that matched */
 static MiReason
-certificate_checks(const MiDecisionInput *in, const MiRule *rule)
+certificate_checks(const MiDecisionInput *in)
 {
 	const MiCert *cert = in->cert;
 
@@ -90,7 +119,7 @@ certificate_checks(const MiDecisionInput *in, const MiRule *rule)
 		return MI_REASON_REVOKED;
 	if (in->rules->has_cutoff && cert->not_before < in->rules->cutoff_unix)
 		return MI_REASON_ISSUED_BEFORE_CUTOFF;
-	if (rule->has_cutoff && cert->not_before < rule->cutoff_unix)
+	if (matching_cutoff_violated(in))
 		return MI_REASON_ISSUED_BEFORE_CUTOFF;
 	/* notAfter is inclusive (RFC 5280 4.1.2.5) */
 	if (in->now < cert->not_before || in->now > cert->not_after)
@@ -165,5 +194,5 @@ mi_decide(const MiDecisionInput *in, MiDecision *out)
 	out->identity = matched_identity(in->cert, matched, matched_san);
 
 	/* Rule 3: even a matching certificate must be good */
-	out->reason = certificate_checks(in, matched);
+	out->reason = certificate_checks(in);
 }
