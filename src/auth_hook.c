@@ -73,6 +73,31 @@ mi_read_peer_certificate(Port *port, MiCert *out, char *err, size_t errlen)
 	return mi_cert_from_x509(port->peer, chain, out, err, errlen);
 }
 
+/*
+ * A client-chosen name (role, database) for the log line: quotes,
+ * backslashes and control bytes escaped, so that it cannot forge the
+ * fields that follow it.
+ */
+char *
+mi_log_quote(const char *s)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	for (; s != NULL && *s; s++)
+	{
+		unsigned char c = (unsigned char) *s;
+
+		if (c == '"' || c == '\\')
+			appendStringInfo(&b, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			appendStringInfo(&b, "\\x%02x", c);
+		else
+			appendStringInfoChar(&b, (char) c);
+	}
+	return b.data;
+}
+
 void
 mi_describe_cert(StringInfo buf, const MiCert *cert)
 {
@@ -173,7 +198,8 @@ report_decision(Port *port, const MiCert *cert, const MiDecision *d,
 	initStringInfo(&detail);
 	appendStringInfo(&detail, "mtls_ident: outcome=%s reason=%s role=\"%s\" database=\"%s\" client=%s identity=%s",
 					 mi_outcome_name(outcome), mi_reason_name(d->reason),
-					 port->user_name, port->database_name,
+					 mi_log_quote(port->user_name),
+					 mi_log_quote(port->database_name),
 					 client_addr[0] ? client_addr : "local",
 					 d->identity ? d->identity : "none");
 	if (cert != NULL)
@@ -201,6 +227,53 @@ report_decision(Port *port, const MiCert *cert, const MiDecision *d,
 			 errmsg("certificate authentication failed for user \"%s\"",
 					port->user_name),
 			 errdetail_log("%s", detail.data)));
+}
+
+/*
+ * The role's bindings; if they cannot be read (a label damaged by hand,
+ * say), refuse with the same generic message as any refusal (in every
+ * mode: we cannot tell what the bindings would have allowed) and put the
+ * error in the server log only.  The error is raised after the catalog
+ * scan has finished and released what it held, and we end the connection
+ * right away, so catching it here is safe.
+ */
+static MiRuleSet *
+collect_rules_or_refuse(Port *port, Oid roleid, const MiCert *cert,
+						const char *client_addr)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MiRuleSet  *rules = NULL;
+	ErrorData  *edata = NULL;
+
+	PG_TRY();
+	{
+		rules = mi_collect_rules(roleid, port->user_name);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+
+	if (edata == NULL)
+		return rules;
+
+	mi_auth_log_record(MI_OUTCOME_REJECT, MI_REASON_NO_MATCH, port->user_name,
+					   port->database_name, client_addr, NULL, cert);
+	ereport(FATAL,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("certificate authentication failed for user \"%s\"",
+					port->user_name),
+			 errdetail_log("mtls_ident: outcome=reject reason=no_match role=\"%s\" database=\"%s\" client=%s: the role's bindings cannot be read: %s%s%s",
+						   mi_log_quote(port->user_name),
+						   mi_log_quote(port->database_name),
+						   client_addr[0] ? client_addr : "local",
+						   edata->message,
+						   edata->detail ? ": " : "",
+						   edata->detail ? edata->detail : "")));
+	return NULL;				/* not reached */
 }
 
 static void
@@ -244,8 +317,8 @@ mi_client_auth(Port *port, int status)
 		mi_crl_note_chain(SSL_get0_verified_chain(port->ssl));
 	}
 
-	rules = mi_collect_rules(roleid, port->user_name);
 	client_addr_text(port, client_addr, sizeof(client_addr));
+	rules = collect_rules_or_refuse(port, roleid, cert, client_addr);
 
 	if (unreadable != NULL)
 	{
@@ -293,7 +366,8 @@ mi_client_auth(Port *port, int status)
 	if (cert != NULL)
 	{
 		mi_session_cert = cert;
-		if (d.identity != NULL)
+		/* only an accepted identity: row-level security trusts it */
+		if (d.identity != NULL && d.reason == MI_REASON_OK)
 			mi_session_identity = MemoryContextStrdup(TopMemoryContext,
 													  d.identity);
 		mi_session_publish(cert, d.matched_san, d.identity, d.governed,

@@ -26,6 +26,9 @@ struct Port;
 extern bool mi_read_peer_certificate(struct Port *port, MiCert *out,
 									 char *err, size_t errlen);
 
+/* a client-chosen name, escaped for the server log (allocated) */
+extern char *mi_log_quote(const char *s);
+
 /* append a one-line description of a certificate for the server log */
 struct StringInfoData;
 extern void mi_describe_cert(struct StringInfoData *buf, const MiCert *cert);

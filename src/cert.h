@@ -72,8 +72,8 @@ typedef struct MiCert
 	int64_t		not_after;		/* Unix seconds */
 
 	bool		has_eku;		/* extendedKeyUsage present */
-	bool		eku_client_auth;	/* ... and contains clientAuth (or
-									 * anyExtendedKeyUsage) */
+	bool		eku_client_auth;	/* ... and contains clientAuth
+									 * (anyExtendedKeyUsage does not count) */
 	char	  **eku;			/* EKU names (short names or dotted OIDs) */
 	int			neku;
 

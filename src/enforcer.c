@@ -202,7 +202,7 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 		if (!was_reported(-info->pid))
 			ereport(LOG,
 					(errmsg("mtls_ident: cannot re-check session pid=%d role=\"%s\" against changed bindings: its certificate facts were cut in shared memory; the session is left",
-							info->pid, info->role)));
+							info->pid, mi_log_quote(info->role))));
 		keep_reported(-info->pid);
 		return;
 	}
@@ -218,7 +218,7 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 
 	initStringInfo(&detail);
 	appendStringInfo(&detail, "database=\"%s\" client=%s ",
-					 info->database,
+					 mi_log_quote(info->database),
 					 info->client_addr[0] ? info->client_addr : "local");
 	mi_describe_cert(&detail, &info->cert);
 
@@ -226,7 +226,7 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 	{
 		ereport(LOG,
 				(errmsg("mtls_ident: ending session pid=%d role=\"%s\" identity=%s: reason=%s (%s)",
-						info->pid, info->role,
+						info->pid, mi_log_quote(info->role),
 						info->identity[0] ? info->identity : "none",
 						mi_reason_name(d.reason), reason_phrase(d.reason)),
 				 errdetail_log("%s", detail.data)));
@@ -237,7 +237,7 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 	{
 		ereport(LOG,
 				(errmsg("mtls_ident: would end session pid=%d role=\"%s\" identity=%s (audit mode): reason=%s (%s)",
-						info->pid, info->role,
+						info->pid, mi_log_quote(info->role),
 						info->identity[0] ? info->identity : "none",
 						mi_reason_name(d.reason), reason_phrase(d.reason)),
 				 errdetail_log("%s", detail.data)));
