@@ -39,6 +39,8 @@ w_bytes(Writer *w, const void *p, size_t n)
 {
 	if (w->cap - w->pos < n)
 		return false;
+	if (n == 0)
+		return true;			/* p may be NULL (an absent CN) */
 	memcpy(w->buf + w->pos, p, n);
 	w->pos += n;
 	return true;

@@ -56,7 +56,7 @@ fi
 
 # the pure modules, instrumented, in one archive
 objs=
-for m in pattern label cert decision; do
+for m in pattern label cert cert_serial decision; do
 	[ -f "$root/src/$m.c" ] || continue
 	$CC $CFLAGS $SAN -fsanitize=fuzzer-no-link -c "$root/src/$m.c" -o "$out/obj/$m.o" || exit 2
 	objs="$objs $out/obj/$m.o"
