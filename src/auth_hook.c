@@ -112,13 +112,15 @@ mi_describe_cert(StringInfo buf, const MiCert *cert)
 						 mi_san_wellformed(&cert->sans[i]) ? "" : " (rejected as malformed)");
 		pfree(s);
 	}
-	if (cert->nsans > MI_LOG_MAX_SANS || cert->sans_truncated)
+	if (cert->nsans > MI_LOG_MAX_SANS)
 		appendStringInfo(buf, ", ... %d more", cert->nsans - MI_LOG_MAX_SANS);
+	if (cert->sans_truncated)
+		appendStringInfoString(buf, ", ... (cut)");
 	appendStringInfoChar(buf, ']');
 }
 
-static char *
-format_unix_time(int64_t t)
+char *
+mi_format_unix_time(int64_t t)
 {
 	time_t		tt = (time_t) t;
 	struct tm	tm;
@@ -144,7 +146,7 @@ send_expiry_warning(XactEvent event, void *arg)
 	ereport(WARNING,
 			(errmsg("your client certificate expires in %lld seconds, at %s",
 					(long long) (left > 0 ? left : 0),
-					format_unix_time(expiry_warning_not_after)),
+					mi_format_unix_time(expiry_warning_not_after)),
 			 errhint("Renew the certificate before it expires; the session ends when it does.")));
 }
 

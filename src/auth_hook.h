@@ -26,6 +26,9 @@ struct Port;
 extern bool mi_read_peer_certificate(struct Port *port, MiCert *out,
 									 char *err, size_t errlen);
 
+/* "YYYY-MM-DD HH:MM:SS UTC" for Unix seconds (allocated) */
+extern char *mi_format_unix_time(int64_t t);
+
 /* a client-chosen name, escaped for the server log (allocated) */
 extern char *mi_log_quote(const char *s);
 

@@ -90,19 +90,6 @@ mi_expiry_arm(const MiCert *cert)
 	enable_expiry_timeout();
 }
 
-static char *
-format_unix_time(int64_t t)
-{
-	time_t		tt = (time_t) t;
-	struct tm	tm;
-	char		buf[64];
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, sizeof(buf), "%lld", (long long) t);
-	return pstrdup(buf);
-}
-
 /* when a statement starts: end an expired session, re-arm the timeout */
 static void
 check_expiry(void)
@@ -116,7 +103,7 @@ check_expiry(void)
 				(errcode(ERRCODE_ADMIN_SHUTDOWN),
 				 errmsg("terminating connection because the client certificate expired"),
 				 errdetail("The certificate expired at %s.",
-						   format_unix_time(expiry_not_after)),
+						   mi_format_unix_time(expiry_not_after)),
 				 errhint("Reconnect with a renewed certificate.")));
 	}
 	/* an ERROR cancelled every timeout: arm it again */
