@@ -5,8 +5,10 @@
 #
 # Installs what is missing (apt-get), builds and installs the extension,
 # then runs, as an unprivileged user: the unit tests of the pure modules,
-# the pg_regress tests and the TAP tests (real TLS connections with real
-# certificates).  Ends with one line "total: N passed, M failed".
+# the pg_regress tests, the TAP tests (real TLS connections with real
+# certificates), the TAP tests again against a UBSan build of the module,
+# and each fuzz target briefly.  Ends with one line
+# "total: N passed, M failed".
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -45,6 +47,13 @@ rf=$( (grep -Eo '[0-9]+ of [0-9]+ tests failed' "$logdir/installcheck.log" || tr
 if [ -n "$r" ]; then passed=$((passed + r)); fi
 if [ -n "$rf" ]; then set -- $rf; failed=$((failed + $1)); passed=$((passed + $2 - $1)); fi
 count_prove "$logdir/installcheck.log"
+
+say "TAP suite again, the server running mtls_ident built with UBSan (test/sanitize.sh)"
+if bash "$top/test/sanitize.sh" 2>&1 | tee "$logdir/sanitize.log"; then :; else status=1; fi
+count_prove "$logdir/sanitize.log"
+if grep -q "sanitize: REPORTS FOUND" "$logdir/sanitize.log"; then
+	failed=$((failed + 1))
+fi
 
 say "fuzz smoke: every libFuzzer target for ${FUZZ_SECONDS:=15} s"
 if as_runas env MTLS_IDENT_FUZZ_DIR="$work/fuzz-build" bash "$work/test/fuzz/run.sh" "$FUZZ_SECONDS" 2>&1 | tee "$logdir/fuzz.log"; then

@@ -57,7 +57,7 @@ as_runas() {
 scratch_copy() {
 	local dir
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/mtls_ident.XXXXXX")
-	tar -C "$1" --exclude=.git --exclude='tmp_check*' -cf - . | tar -C "$dir" -xf -
+	tar -C "$1" --exclude=.git --exclude='tmp_check*' --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . | tar -C "$dir" -xf -
 	if [ "$(id -u)" -eq 0 ]; then
 		chown -R "$RUNAS" "$dir"
 	fi
