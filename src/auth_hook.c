@@ -278,19 +278,26 @@ collect_rules_or_refuse(Port *port, Oid roleid, const MiCert *cert,
 	return NULL;				/* not reached */
 }
 
+static void decide_login(Port *port, Oid roleid, bool deferred);
+
+/* a decision put off until a database is selected (see decide_login) */
+static bool deferred_pending = false;
+static Port *deferred_port = NULL;
+static Oid	deferred_roleid = InvalidOid;
+
+static void
+deferred_decision(XactEvent event, void *arg)
+{
+	if (!deferred_pending || event != XACT_EVENT_PRE_COMMIT)
+		return;
+	deferred_pending = false;
+	decide_login(deferred_port, deferred_roleid, true);
+}
+
 static void
 mi_client_auth(Port *port, int status)
 {
 	Oid			roleid;
-	MiCert	   *cert = NULL;
-	char		err[256];
-	const char *unreadable = NULL;
-	MiRuleSet  *rules;
-	MiDecisionInput in;
-	MiDecision	d;
-	MemoryContext oldcxt;
-	int64_t		now = (int64_t) time(NULL);
-	char		client_addr[MI_SLOT_ADDR_LEN];
 
 	if (prev_client_auth_hook)
 		prev_client_auth_hook(port, status);
@@ -302,6 +309,30 @@ mi_client_auth(Port *port, int status)
 	roleid = get_role_oid(port->user_name, true);
 	if (!OidIsValid(roleid))
 		return;
+
+	decide_login(port, roleid, false);
+}
+
+/*
+ * The decision.  Normally made in the hook itself.  When a label that
+ * applies is stored out of line (TOAST), it cannot be read before a
+ * database is selected: the decision is then made when InitPostgres
+ * commits its start-up transaction -- after the database is chosen, before
+ * the client can send any query -- and a refusal reaches the client just
+ * after AuthenticationOk instead of before it.
+ */
+static void
+decide_login(Port *port, Oid roleid, bool deferred)
+{
+	MiCert	   *cert = NULL;
+	char		err[256];
+	const char *unreadable = NULL;
+	MiRuleSet  *rules;
+	MiDecisionInput in;
+	MiDecision	d;
+	MemoryContext oldcxt;
+	int64_t		now = (int64_t) time(NULL);
+	char		client_addr[MI_SLOT_ADDR_LEN];
 
 	/* the certificate lives as long as the session: TopMemoryContext */
 	if (port->ssl_in_use && port->peer != NULL && port->peer_cert_valid)
@@ -321,6 +352,28 @@ mi_client_auth(Port *port, int status)
 
 	client_addr_text(port, client_addr, sizeof(client_addr));
 	rules = collect_rules_or_refuse(port, roleid, cert, client_addr);
+	if (rules == NULL)
+	{
+		if (!deferred)
+		{
+			if (cert != NULL)
+				mi_cert_free(cert);
+			deferred_pending = true;
+			deferred_port = port;
+			deferred_roleid = roleid;
+			RegisterXactCallback(deferred_decision, NULL);
+			return;
+		}
+		/* cannot happen once a database is selected; fail closed anyway */
+		mi_auth_log_record(MI_OUTCOME_REJECT, MI_REASON_NO_MATCH, port->user_name,
+						   port->database_name, client_addr, NULL, cert);
+		ereport(FATAL,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("certificate authentication failed for user \"%s\"",
+						port->user_name),
+				 errdetail_log("mtls_ident: outcome=reject reason=no_match role=\"%s\": the role's bindings cannot be read",
+							   mi_log_quote(port->user_name))));
+	}
 
 	if (unreadable != NULL)
 	{

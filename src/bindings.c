@@ -20,7 +20,12 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_shseclabel.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
 #include "access/xact.h"
 #include "catalog/pg_auth_members.h"
 #include "catalog/pg_authid.h"
@@ -194,6 +199,48 @@ mi_label_check_hook(const ObjectAddress *object, const char *seclabel)
 	mi_label_free(&label);
 }
 
+bool		mi_labels_deferred = false;
+
+/*
+ * Is the role's label stored out of line (TOAST)?  pg_shseclabel.label is
+ * moved to pg_toast_3592 once the row exceeds about 2 kB compressed (some
+ * 20 bindings with incompressible identities).  Fetching it opens the
+ * TOAST table through the relation cache, which needs pg_class: impossible
+ * before a database is selected, and a FATAL nothing can catch.  So look at
+ * the datum without detoasting it first.
+ */
+static bool
+label_is_external(Oid roleid)
+{
+	Relation	rel;
+	ScanKeyData keys[3];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		external = false;
+
+	ScanKeyInit(&keys[0], Anum_pg_shseclabel_objoid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(roleid));
+	ScanKeyInit(&keys[1], Anum_pg_shseclabel_classoid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(AuthIdRelationId));
+	ScanKeyInit(&keys[2], Anum_pg_shseclabel_provider, BTEqualStrategyNumber,
+				F_TEXTEQ, CStringGetTextDatum(MI_PROVIDER));
+	rel = table_open(SharedSecLabelRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, SharedSecLabelObjectIndexId, true,
+							  NULL, 3, keys);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_shseclabel_label,
+									 RelationGetDescr(rel), &isnull);
+
+		external = !isnull && VARATT_IS_EXTERNAL(DatumGetPointer(d));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return external;
+}
+
 bool
 mi_read_role_label(Oid roleid, MiLabel *out)
 {
@@ -201,6 +248,12 @@ mi_read_role_label(Oid roleid, MiLabel *out)
 	char	   *text;
 
 	memset(out, 0, sizeof(*out));
+	if (!OidIsValid(MyDatabaseId) && label_is_external(roleid))
+	{
+		/* cannot be read yet: the caller must try again later */
+		mi_labels_deferred = true;
+		return false;
+	}
 	ObjectAddressSet(addr, AuthIdRelationId, roleid);
 	text = GetSecurityLabel(&addr, MI_PROVIDER);
 	if (text == NULL)
@@ -277,6 +330,7 @@ mi_collect_rules(Oid roleid, const char *rolename)
 	int			qtail = 0;
 
 	set->rules = palloc(sizeof(MiRule) * cap);
+	mi_labels_deferred = false;
 
 	/* the role's own bindings all apply */
 	if (mi_read_role_label(roleid, &label))
@@ -333,5 +387,7 @@ mi_collect_rules(Oid roleid, const char *rolename)
 		}
 	}
 	pfree(queue);
+	if (mi_labels_deferred)
+		return NULL;
 	return set;
 }

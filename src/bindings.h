@@ -37,6 +37,14 @@ extern void mi_write_role_label(Oid roleid, const MiLabel *label);
  */
 extern MiRuleSet *mi_collect_rules(Oid roleid, const char *rolename);
 
+/*
+ * Before a database is selected (in ClientAuthentication_hook), a label
+ * stored out of line (TOAST) cannot be read: mi_read_role_label then sets
+ * this flag and reports no label, and mi_collect_rules returns NULL.  The
+ * caller decides again once a database is selected.
+ */
+extern bool mi_labels_deferred;
+
 /* compile "kind:pattern", raising a clear ERROR when it is invalid */
 extern MiPattern *mi_compile_identity(const char *identity);
 

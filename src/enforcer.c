@@ -20,8 +20,10 @@
  * disabled with enforce_interval = 0) it also calls mi_crl_refresh(), so a
  * CRL written on disk takes effect without a reload.
  *
- * The worker connects to no database: bindings are security labels in the
- * shared catalog pg_shseclabel, and roles and memberships are shared too.
+ * Bindings are security labels in the shared catalog pg_shseclabel, and
+ * roles and memberships are shared too; still the worker connects to
+ * mtls_ident.database (default postgres), because a label stored out of
+ * line (TOAST) cannot be read without a database selected.
  * It also runs on hot standbys (the catalogs replicate).  An ERROR while
  * checking one session (say, a corrupt label) is logged and the sweep goes
  * on with the next session; if the worker dies anyway, the postmaster
@@ -310,7 +312,13 @@ mi_enforcer_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 
 	/* no database: only shared catalogs are read */
-	BackgroundWorkerInitializeConnectionByOid(InvalidOid, InvalidOid, 0);
+	/*
+	 * Bindings are in shared catalogs, but a label stored out of line
+	 * (TOAST) can only be read with a database selected (the TOAST table
+	 * is opened through the relation cache, which needs pg_class): so the
+	 * worker connects to mtls_ident.database.
+	 */
+	BackgroundWorkerInitializeConnection(mi_database, NULL, 0);
 
 	nslots = mi_sessions_nslots();
 	reported = MemoryContextAllocZero(TopMemoryContext,

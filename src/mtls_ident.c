@@ -33,6 +33,7 @@ bool		mi_require_client_auth_eku = true;
 int			mi_expiry_warning_s = 7 * 24 * 3600;
 int			mi_max_certificate_lifetime_s = 0;
 int			mi_auth_log_size = 1024;
+char	   *mi_database = NULL;
 
 static const struct config_enum_entry mode_options[] = {
 	{"enforce", MI_MODE_ENFORCE, false},
@@ -89,6 +90,13 @@ define_settings(void)
 							NULL,
 							&mi_auth_log_size, 1024, 16, 65536,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("mtls_ident.database",
+							   "Database the enforcer worker connects to.",
+							   "It reads only shared catalogs, but a large label (stored out of line) "
+							   "can only be read with a database selected.",
+							   &mi_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("mtls_ident");
 }

@@ -28,6 +28,7 @@ extern bool mi_require_client_auth_eku;
 extern int	mi_expiry_warning_s;
 extern int	mi_max_certificate_lifetime_s;
 extern int	mi_auth_log_size;
+extern char *mi_database;
 
 /* auth_hook.c */
 extern void mi_auth_hook_install(void);

@@ -47,8 +47,8 @@ sub log_offset
 ok( $node->poll_query_until(
 		'postgres',
 		"SELECT count(*) = 1 FROM pg_stat_activity "
-		  . "WHERE backend_type = 'mtls_ident enforcer' AND datid IS NULL"),
-	'the enforcer worker runs, connected to no database');
+		  . "WHERE backend_type = 'mtls_ident enforcer' AND datname = 'postgres'"),
+	'the enforcer worker runs, connected to mtls_ident.database');
 
 # --- expiry: idle, after an ERROR, and unaffected ----------------------------
 

@@ -1,4 +1,4 @@
-# The enforcer also runs on a hot standby, connected to no database, and
+# The enforcer also runs on a hot standby (connected to mtls_ident.database), and
 # ends sessions there when a binding removed on the primary replicates.
 
 use strict;
@@ -32,7 +32,7 @@ $primary->wait_for_catchup($standby);
 ok( $standby->poll_query_until(
 		'postgres',
 		"SELECT count(*) = 1 FROM pg_stat_activity "
-		  . "WHERE backend_type = 'mtls_ident enforcer' AND datid IS NULL"),
+		  . "WHERE backend_type = 'mtls_ident enforcer' AND datname = 'postgres'"),
 	'the enforcer runs on the standby');
 
 my $c1 = mint_cert(san => spiffe('app1'));
