@@ -232,6 +232,26 @@ report_decision(Port *port, const MiCert *cert, const MiDecision *d,
 }
 
 /*
+ * Refuse a login whose bindings cannot be read: the usual generic message
+ * to the client, the cause in the server log, the event in auth_log.
+ */
+static void
+refuse_unreadable_bindings(Port *port, const MiCert *cert,
+						   const char *client_addr, const char *why)
+{
+	mi_auth_log_record(MI_OUTCOME_REJECT, MI_REASON_NO_MATCH, port->user_name,
+					   port->database_name, client_addr, NULL, cert);
+	ereport(FATAL,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("certificate authentication failed for user \"%s\"",
+					port->user_name),
+			 errdetail_log("mtls_ident: outcome=reject reason=no_match role=\"%s\" database=\"%s\" client=%s: the role's bindings cannot be read: %s",
+						   mi_log_quote(port->user_name),
+						   mi_log_quote(port->database_name),
+						   client_addr[0] ? client_addr : "local", why)));
+}
+
+/*
  * The role's bindings; if they cannot be read (a label damaged by hand,
  * say), refuse with the same generic message as any refusal (in every
  * mode: we cannot tell what the bindings would have allowed) and put the
@@ -262,19 +282,10 @@ collect_rules_or_refuse(Port *port, Oid roleid, const MiCert *cert,
 	if (edata == NULL)
 		return rules;
 
-	mi_auth_log_record(MI_OUTCOME_REJECT, MI_REASON_NO_MATCH, port->user_name,
-					   port->database_name, client_addr, NULL, cert);
-	ereport(FATAL,
-			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-			 errmsg("certificate authentication failed for user \"%s\"",
-					port->user_name),
-			 errdetail_log("mtls_ident: outcome=reject reason=no_match role=\"%s\" database=\"%s\" client=%s: the role's bindings cannot be read: %s%s%s",
-						   mi_log_quote(port->user_name),
-						   mi_log_quote(port->database_name),
-						   client_addr[0] ? client_addr : "local",
-						   edata->message,
-						   edata->detail ? ": " : "",
-						   edata->detail ? edata->detail : "")));
+	refuse_unreadable_bindings(port, cert, client_addr,
+							   psprintf("%s%s%s", edata->message,
+										edata->detail ? ": " : "",
+										edata->detail ? edata->detail : ""));
 	return NULL;				/* not reached */
 }
 
@@ -365,14 +376,8 @@ decide_login(Port *port, Oid roleid, bool deferred)
 			return;
 		}
 		/* cannot happen once a database is selected; fail closed anyway */
-		mi_auth_log_record(MI_OUTCOME_REJECT, MI_REASON_NO_MATCH, port->user_name,
-						   port->database_name, client_addr, NULL, cert);
-		ereport(FATAL,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("certificate authentication failed for user \"%s\"",
-						port->user_name),
-				 errdetail_log("mtls_ident: outcome=reject reason=no_match role=\"%s\": the role's bindings cannot be read",
-							   mi_log_quote(port->user_name))));
+		refuse_unreadable_bindings(port, cert, client_addr,
+								   "stored out of line even with a database selected");
 	}
 
 	if (unreadable != NULL)
