@@ -79,6 +79,27 @@ $node->safe_psql('postgres',
 ok(session_gone($node, $s->pid), 'large label: unbind ends the live session');
 $s->quit;
 
+# Without the shared relcache init file (gone after a VACUUM or ANALYZE of
+# a shared catalog until a backend writes it again), pg_shseclabel cannot
+# be opened before a database is selected: logins are decided later too.
+$node->safe_psql('postgres', 'VACUUM ANALYZE pg_shseclabel');
+unlink($node->data_dir . '/global/pg_internal.init');
+ok(!-e $node->data_dir . '/global/pg_internal.init',
+	'the shared relcache init file is gone');
+$node->connect_ok(
+	client_connstr($node, 'spiffe_billing', user => 'small'),
+	'no relcache init file: a matching certificate logs in',
+	log_like => [qr/outcome=accept reason=ok role="small"/]);
+unlink($node->data_dir . '/global/pg_internal.init');
+$node->connect_fails(
+	client_connstr($node, 'spiffe_other', user => 'small'),
+	'no relcache init file: a certificate that matches nothing is refused',
+	expected_stderr => qr/certificate authentication failed for user "small"/,
+	log_like => [qr/outcome=reject reason=no_match role="small"/]);
+unlink($node->data_dir . '/global/pg_internal.init');
+is($node->safe_psql('postgres', 'SELECT 1'), '1',
+	'no relcache init file: a local superuser login works');
+
 my $log = slurp_file($node->logfile);
 unlike($log, qr/cannot read pg_class/, 'nothing failed reading pg_class');
 unlike($log, qr/background worker "mtls_ident enforcer" \(PID \d+\) exited/,
