@@ -271,7 +271,7 @@ collect_rules_or_refuse(Port *port, Oid roleid, const MiCert *cert,
 
 	PG_TRY();
 	{
-		rules = mi_collect_rules(roleid, port->user_name);
+		rules = mi_collect_rules(roleid, port->user_name, cert);
 	}
 	PG_CATCH();
 	{
@@ -412,8 +412,8 @@ decide_login(Port *port, Oid roleid, bool deferred)
 		 */
 		memset(&d, 0, sizeof(d));
 		d.matched_san = -1;
-		d.governed = rules->nrules > 0 || port->hba->auth_method == uaTrust;
-		d.reason = rules->nrules > 0 ? MI_REASON_NO_MATCH : MI_REASON_NO_BINDING;
+		d.governed = mi_ruleset_bound(rules) || port->hba->auth_method == uaTrust;
+		d.reason = mi_ruleset_bound(rules) ? MI_REASON_NO_MATCH : MI_REASON_NO_BINDING;
 		if (!d.governed)
 			return;
 		report_decision(port, NULL, &d, unreadable, client_addr);

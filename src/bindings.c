@@ -202,21 +202,58 @@ mi_label_check_hook(const ObjectAddress *object, const char *seclabel)
 bool		mi_labels_deferred = false;
 
 /*
- * Is the role's label stored out of line (TOAST)?  pg_shseclabel.label is
- * moved to pg_toast_3592 once the row exceeds about 2 kB compressed (some
- * 20 bindings with incompressible identities).  Fetching it opens the
- * TOAST table through the relation cache, which needs pg_class: impossible
- * before a database is selected, and a FATAL nothing can catch.  So look at
- * the datum without detoasting it first.
+ * The enforcer's per-sweep cache of parsed labels (mi_label_cache_begin):
+ * a few hundred sessions of one role need its label parsed once a sweep,
+ * not once a session.  A plain array: a sweep sees few distinct roles.
  */
-static bool
-label_is_external(Oid roleid)
+typedef struct MiCachedLabel
+{
+	Oid			roleid;
+	bool		found;
+	MiLabel		label;
+} MiCachedLabel;
+
+static MemoryContext label_cache_cxt = NULL;
+static MiCachedLabel *label_cache = NULL;
+static int	label_cache_n = 0;
+static int	label_cache_cap = 0;
+
+void
+mi_label_cache_begin(MemoryContext cxt)
+{
+	label_cache_cxt = cxt;
+	label_cache = NULL;
+	label_cache_n = 0;
+	label_cache_cap = 0;
+}
+
+void
+mi_label_cache_end(void)
+{
+	label_cache_cxt = NULL;
+	label_cache = NULL;
+	label_cache_n = 0;
+	label_cache_cap = 0;
+}
+
+/*
+ * Fetch the role's label text with one index scan of pg_shseclabel (what
+ * GetSecurityLabel does, but looking at the datum before detoasting it).
+ * pg_shseclabel.label is moved to pg_toast_3592 once the row exceeds about
+ * 2 kB compressed (some 20 bindings with incompressible identities).
+ * Reading such a value opens the TOAST table through the relation cache,
+ * which needs pg_class: impossible before a database is selected, and a
+ * FATAL nothing can catch.  Then set mi_labels_deferred and return NULL:
+ * the caller decides again once a database is selected.
+ */
+static char *
+fetch_label_text(Oid roleid)
 {
 	Relation	rel;
 	ScanKeyData keys[3];
 	SysScanDesc scan;
 	HeapTuple	tup;
-	bool		external = false;
+	char	   *result = NULL;
 
 	ScanKeyInit(&keys[0], Anum_pg_shseclabel_objoid, BTEqualStrategyNumber,
 				F_OIDEQ, ObjectIdGetDatum(roleid));
@@ -234,32 +271,74 @@ label_is_external(Oid roleid)
 		Datum		d = heap_getattr(tup, Anum_pg_shseclabel_label,
 									 RelationGetDescr(rel), &isnull);
 
-		external = !isnull && VARATT_IS_EXTERNAL(DatumGetPointer(d));
+		if (isnull)
+			;					/* not written by SECURITY LABEL; no label */
+		else if (!OidIsValid(MyDatabaseId) &&
+				 VARATT_IS_EXTERNAL(DatumGetPointer(d)))
+			mi_labels_deferred = true;
+		else
+			result = TextDatumGetCString(d);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	return external;
+	return result;
+}
+
+/* a new cache entry, "no label" until filled in (in label_cache_cxt) */
+static MiCachedLabel *
+label_cache_slot(Oid roleid)
+{
+	MiCachedLabel *c;
+
+	if (label_cache_n == label_cache_cap)
+	{
+		label_cache_cap = label_cache_cap == 0 ? 16 : label_cache_cap * 2;
+		label_cache = label_cache == NULL
+			? MemoryContextAlloc(label_cache_cxt, sizeof(MiCachedLabel) * label_cache_cap)
+			: repalloc(label_cache, sizeof(MiCachedLabel) * label_cache_cap);
+	}
+	c = &label_cache[label_cache_n++];
+	memset(c, 0, sizeof(*c));
+	c->roleid = roleid;
+	return c;
 }
 
 bool
 mi_read_role_label(Oid roleid, MiLabel *out)
 {
-	ObjectAddress addr;
 	char	   *text;
+	MemoryContext oldcxt = NULL;
 
 	memset(out, 0, sizeof(*out));
-	if (!OidIsValid(MyDatabaseId) && label_is_external(roleid))
+	if (label_cache_cxt != NULL)
 	{
-		/* cannot be read yet: the caller must try again later */
-		mi_labels_deferred = true;
+		for (int i = 0; i < label_cache_n; i++)
+			if (label_cache[i].roleid == roleid)
+			{
+				*out = label_cache[i].label;
+				return label_cache[i].found;
+			}
+	}
+
+	text = fetch_label_text(roleid);
+	if (text == NULL)
+	{
+		if (label_cache_cxt != NULL && !mi_labels_deferred)
+			(void) label_cache_slot(roleid);
 		return false;
 	}
-	ObjectAddressSet(addr, AuthIdRelationId, roleid);
-	text = GetSecurityLabel(&addr, MI_PROVIDER);
-	if (text == NULL)
-		return false;
+	if (label_cache_cxt != NULL)
+		oldcxt = MemoryContextSwitchTo(label_cache_cxt);
 	parse_label_or_error(text, out, roleid);
 	pfree(text);
+	if (label_cache_cxt != NULL)
+	{
+		MiCachedLabel *c = label_cache_slot(roleid);
+
+		c->found = true;
+		c->label = *out;
+		MemoryContextSwitchTo(oldcxt);
+	}
 	return true;
 }
 
@@ -284,15 +363,32 @@ mi_write_role_label(Oid roleid, const MiLabel *label)
 /* compile one stored binding into a rule; stored labels were validated */
 static void
 add_rule(MiRuleSet *set, int *cap, const MiBinding *b, const char *source,
-		 const MiLabel *label, bool templates_only, Oid roleid)
+		 const MiLabel *label, bool templates_only, Oid roleid,
+		 const MiSanIndex *ix)
 {
 	char		err[256];
 	MiPattern  *p;
 	MiRule	   *r;
+	size_t		len = strlen(b->identity);
+
+	/* a group's bindings apply to its members only with {role} */
+	if (templates_only && strstr(b->identity, "{role}") == NULL)
+		return;
+
+	/*
+	 * An exact binding of the role's own that names none of the
+	 * certificate's SANs cannot match it: not compiled, but the role is
+	 * still bound.  (Every binding applies with the same cutoff, the role's
+	 * own, so leaving out one that cannot match changes no decision.)
+	 */
+	if (!templates_only && !mi_san_index_may_match(ix, b->identity, len))
+	{
+		set->nskipped++;
+		return;
+	}
 
 	err[0] = '\0';
-	p = mi_pattern_parse(b->identity, strlen(b->identity), NULL, NULL,
-						 err, sizeof(err));
+	p = mi_pattern_parse(b->identity, len, NULL, NULL, err, sizeof(err));
 	if (p == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -319,9 +415,10 @@ add_rule(MiRuleSet *set, int *cap, const MiBinding *b, const char *source,
 }
 
 MiRuleSet *
-mi_collect_rules(Oid roleid, const char *rolename)
+mi_collect_rules(Oid roleid, const char *rolename, const MiCert *cert)
 {
 	MiRuleSet  *set = palloc0(sizeof(MiRuleSet));
+	MiSanIndex *ix = cert != NULL ? mi_san_index_build(cert) : NULL;
 	int			cap = 8;
 	MiLabel		label;
 	Oid		   *queue;
@@ -337,7 +434,7 @@ mi_collect_rules(Oid roleid, const char *rolename)
 	{
 		for (int i = 0; i < label.nbindings; i++)
 			add_rule(set, &cap, &label.bindings[i], rolename, &label, false,
-					 roleid);
+					 roleid, ix);
 		set->has_cutoff = label.has_cutoff;
 		if (label.has_cutoff)
 			set->cutoff_unix = mi_timestamptz_to_unix_ceil(label.cutoff);
@@ -383,10 +480,11 @@ mi_collect_rules(Oid roleid, const char *rolename)
 
 			for (int i = 0; i < label.nbindings; i++)
 				add_rule(set, &cap, &label.bindings[i],
-						 gname ? gname : "?", &label, true, member);
+						 gname ? gname : "?", &label, true, member, NULL);
 		}
 	}
 	pfree(queue);
+	mi_san_index_free(ix);
 	if (mi_labels_deferred)
 		return NULL;
 	return set;

@@ -34,8 +34,21 @@ extern void mi_write_role_label(Oid roleid, const MiLabel *label);
  * Every binding that applies to a login as roleid: all of the role's own
  * bindings, and the {role} bindings of every role it is a member of,
  * directly or indirectly.  Allocated in the current memory context.
+ * With a certificate, the role's exact bindings that cannot match it are
+ * counted (nskipped) rather than compiled (mi_san_index_may_match); pass
+ * NULL to compile them all.
  */
-extern MiRuleSet *mi_collect_rules(Oid roleid, const char *rolename);
+extern MiRuleSet *mi_collect_rules(Oid roleid, const char *rolename,
+								   const MiCert *cert);
+
+/*
+ * The enforcer's sweep: between begin and end, mi_read_role_label parses
+ * each role's label once and hands out the same (cxt-allocated) copy;
+ * callers must not free or change it.  Labels changed during the sweep
+ * are seen by the next one.
+ */
+extern void mi_label_cache_begin(MemoryContext cxt);
+extern void mi_label_cache_end(void);
 
 /*
  * Before a database is selected (in ClientAuthentication_hook), a label

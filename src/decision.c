@@ -135,7 +135,7 @@ certificate_checks(const MiDecisionInput *in)
 void
 mi_decide(const MiDecisionInput *in, MiDecision *out)
 {
-	bool		bound = in->rules != NULL && in->rules->nrules > 0;
+	bool		bound = mi_ruleset_bound(in->rules);
 	bool		issuer_failed = false;
 	const MiRule *matched = NULL;
 	int			matched_san = -1;

@@ -45,10 +45,21 @@ typedef struct MiRuleSet
 {
 	MiRule	   *rules;
 	int			nrules;
+	int			nskipped;		/* exact bindings of the role left out because
+								 * they cannot match the certificate at hand
+								 * (mi_san_index_may_match): they still make
+								 * the role bound */
 	bool		has_cutoff;		/* the login role's own cutoff */
 	int64_t		cutoff_unix;	/* revoke_issued_before, Unix seconds,
 								 * rounded up */
 } MiRuleSet;
+
+/* does any binding apply to the role (compiled or left out)? */
+static inline bool
+mi_ruleset_bound(const MiRuleSet *set)
+{
+	return set != NULL && set->nrules + set->nskipped > 0;
+}
 
 typedef struct MiDecisionInput
 {

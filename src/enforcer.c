@@ -164,7 +164,7 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 	rolename = GetUserNameFromId(info->roleid, true);
 	if (rolename == NULL)
 		rolename = info->role;
-	rules = mi_collect_rules(info->roleid, rolename);
+	rules = mi_collect_rules(info->roleid, rolename, &info->cert);
 
 	memset(&in, 0, sizeof(in));
 	in.cert = &info->cert;
@@ -266,6 +266,8 @@ sweep(MemoryContext sweep_cxt)
 	MemoryContextSwitchTo(sweep_cxt);
 	pgstat_report_activity(STATE_RUNNING, "mtls_ident: checking sessions");
 	info = palloc(sizeof(MiSessionInfo));
+	/* each role's label is parsed once a sweep, not once a session */
+	mi_label_cache_begin(sweep_cxt);
 
 	for (int i = 0; i < nslots; i++)
 	{
@@ -287,6 +289,7 @@ sweep(MemoryContext sweep_cxt)
 		CHECK_FOR_INTERRUPTS();
 	}
 
+	mi_label_cache_end();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(TopMemoryContext);

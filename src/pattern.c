@@ -1277,6 +1277,122 @@ mi_pattern_match(const MiPattern *p, const MiCert *cert,
 }
 
 /* ----------------------------------------------------------------
+ * The exact-binding prefilter
+ * ----------------------------------------------------------------
+ */
+
+typedef struct MiSanRef
+{
+	const char *v;
+	size_t		len;			/* DNS: without the trailing dot */
+} MiSanRef;
+
+struct MiSanIndex
+{
+	MiSanRef   *uri;
+	int			nuri;
+	MiSanRef   *dns;
+	int			ndns;
+};
+
+MiSanIndex *
+mi_san_index_build(const MiCert *cert)
+{
+	MiSanIndex *ix = (MiSanIndex *) mi_alloc0(sizeof(MiSanIndex));
+
+	if (cert == NULL || cert->nsans <= 0)
+		return ix;
+	ix->uri = (MiSanRef *) mi_alloc0(sizeof(MiSanRef) * (size_t) cert->nsans);
+	ix->dns = (MiSanRef *) mi_alloc0(sizeof(MiSanRef) * (size_t) cert->nsans);
+	for (int i = 0; i < cert->nsans; i++)
+	{
+		const MiSan *san = &cert->sans[i];
+		size_t		nlen;
+
+		if (!mi_san_wellformed(san))
+			continue;
+		if (san->kind == MI_SAN_URI)
+		{
+			ix->uri[ix->nuri].v = san->value;
+			ix->uri[ix->nuri].len = (size_t) san->len;
+			ix->nuri++;
+		}
+		else if (san->kind == MI_SAN_DNS &&
+				 dns_wellformed(san->value, (size_t) san->len, &nlen))
+		{
+			ix->dns[ix->ndns].v = san->value;
+			ix->dns[ix->ndns].len = nlen;
+			ix->ndns++;
+		}
+	}
+	return ix;
+}
+
+void
+mi_san_index_free(MiSanIndex *ix)
+{
+	if (ix == NULL)
+		return;
+	mi_free(ix->uri);
+	mi_free(ix->dns);
+	mi_free(ix);
+}
+
+static bool
+ci_equal(const char *a, const char *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (ascii_lower((unsigned char) a[i]) != ascii_lower((unsigned char) b[i]))
+			return false;
+	return true;
+}
+
+bool
+mi_san_index_may_match(const MiSanIndex *ix, const char *identity, size_t len)
+{
+	const char *b = identity + 4;
+	size_t		blen;
+	size_t		nlen;
+	bool		uri;
+
+	if (ix == NULL || identity == NULL || len < 4 || len > MI_MAX_PATTERN_LEN)
+		return true;
+	if (memcmp(identity, "uri:", 4) == 0)
+		uri = true;
+	else if (memcmp(identity, "dns:", 4) == 0)
+		uri = false;
+	else
+		return true;
+	blen = len - 4;
+
+	/*
+	 * Only a plain literal is judged here: a wildcard, a regex or {role}
+	 * (or a stray brace, which the parser would refuse) is compiled.  So is
+	 * a literal that is not a well-formed SAN value itself: the parser has
+	 * the last word on it.  For a literal that is, match_uri() and
+	 * match_dns() come down to the comparisons below.
+	 */
+	if (blen == 0 || b[0] == '~' || memchr(b, '*', blen) != NULL ||
+		memchr(b, '{', blen) != NULL || memchr(b, '}', blen) != NULL)
+		return true;
+	if (uri)
+	{
+		if (!uri_wellformed(b, blen, &nlen))
+			return true;
+		for (int i = 0; i < ix->nuri; i++)
+			if (ix->uri[i].len == blen && memcmp(ix->uri[i].v, b, blen) == 0)
+				return true;
+		return false;
+	}
+	if (!dns_wellformed(b, blen, &nlen))
+		return true;
+	for (int i = 0; i < ix->ndns; i++)
+		if (ix->dns[i].len == nlen && ci_equal(ix->dns[i].v, b, nlen))
+			return true;
+	return false;
+}
+
+/* ----------------------------------------------------------------
  * Issuer pins
  * ----------------------------------------------------------------
  */

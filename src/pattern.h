@@ -87,6 +87,25 @@ extern bool mi_pattern_match(const MiPattern *p, const MiCert *cert,
 extern bool mi_san_wellformed(const MiSan *san);
 
 /*
+ * A prefilter that spares compiling bindings that cannot match: most of a
+ * role's bindings are usually exact names, and compiling a pattern costs
+ * far more than comparing two strings.  Built once per certificate from
+ * its well-formed URI and DNS SANs.  mi_san_index_may_match() returns false
+ * only when the stored identity is an exact "uri:" or "dns:" pattern (no
+ * "*", no regex, no {role}) that is itself a well-formed SAN value and
+ * equals none of the certificate's SANs of its kind under the matcher's
+ * rules (URI: byte for byte; DNS: ASCII case-insensitive, one trailing dot
+ * ignored) -- so mi_pattern_match could not return true for it.  Anything
+ * else returns true: "compile and match it".  A NULL index returns true.
+ */
+typedef struct MiSanIndex MiSanIndex;
+
+extern MiSanIndex *mi_san_index_build(const MiCert *cert);
+extern bool mi_san_index_may_match(const MiSanIndex *ix,
+								   const char *identity, size_t len);
+extern void mi_san_index_free(MiSanIndex *ix);
+
+/*
  * Issuer pins: "sha256:<hex>" (colons optional, any case) or an RFC 2253
  * DN.  mi_issuer_normalize validates and returns the canonical stored form
  * (allocated), or NULL with a message in err.

@@ -136,7 +136,7 @@ mtls_ident_check(PG_FUNCTION_ARGS)
 	memset(&in, 0, sizeof(in));
 	in.cert = &cert;
 	in.role = rolename;
-	in.rules = mi_collect_rules(roleid, rolename);
+	in.rules = mi_collect_rules(roleid, rolename, &cert);
 	in.method_is_trust = true;
 	in.local_socket = false;
 	in.exempt_local = mi_exempt_local;

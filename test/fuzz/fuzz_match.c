@@ -21,7 +21,9 @@
  * range, of the pattern's kind and well-formed, -1 only for cn/dn/sha256;
  * a pattern without {role} matches the same way whatever the role; a
  * certificate whose SANs are all flagged hostile matches no SAN pattern;
- * a normalized issuer pin (from field 1) can be matched.
+ * a normalized issuer pin (from field 1) can be matched; the exact-binding
+ * prefilter (mi_san_index_may_match) never rules out a pattern that
+ * matches, given as typed or in its canonical form.
  *
  *-------------------------------------------------------------------------
  */
@@ -154,6 +156,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(kind == MI_KIND_IP && c.sans[idx].kind != MI_SAN_IP))
 				abort();
 		}
+	}
+
+	/* the exact-binding prefilter never rules out a pattern that matches */
+	{
+		MiSanIndex *ix = mi_san_index_build(&c);
+		const char *canon = mi_pattern_text(p);
+
+		if (m && (!mi_san_index_may_match(ix, canon, strlen(canon)) ||
+				  !mi_san_index_may_match(ix, (const char *) fs[0], fl[0])))
+			abort();
+		mi_san_index_free(ix);
 	}
 
 	/* without {role}, the role makes no difference */

@@ -71,6 +71,15 @@ match_san_len(const char *pat, MiSanKind kind, const char *v, size_t len,
 		return -2;
 	if (!m && idx != -1)
 		return -3;
+	/* every case also checks that the prefilter keeps what matches */
+	{
+		MiSanIndex *ix = mi_san_index_build(&c);
+		bool		may = mi_san_index_may_match(ix, pat, strlen(pat));
+
+		mi_san_index_free(ix);
+		if (m && !may)
+			return -4;
+	}
 	return m ? 1 : 0;
 }
 
@@ -945,9 +954,80 @@ test_issuer(void)
 	ok(!mi_issuer_match("CN=Root CA,O=Example", &c), "no chain, no match");
 }
 
+/* the exact-binding prefilter: may a binding match a two-SAN certificate? */
+static bool
+may(const char *identity)
+{
+	MiCert		c;
+	MiSan		sans[4];
+	MiSanIndex *ix;
+	bool		r;
+
+	memset(&c, 0, sizeof(c));
+	memset(sans, 0, sizeof(sans));
+	sans[0].kind = U;
+	sans[0].value = "spiffe://example.org/ns/prod/sa/billing";
+	sans[0].len = (int) strlen(sans[0].value);
+	sans[1].kind = D;
+	sans[1].value = "Db.Example.COM.";
+	sans[1].len = (int) strlen(sans[1].value);
+	sans[2].kind = U;			/* hostile: never indexed */
+	sans[2].value = "spiffe://example.org/ns/x/../sa/y";
+	sans[2].len = (int) strlen(sans[2].value);
+	sans[3].kind = D;			/* flagged hostile by cert.c */
+	sans[3].value = "evil.example.com";
+	sans[3].len = (int) strlen(sans[3].value);
+	sans[3].hostile = true;
+	c.sans = sans;
+	c.nsans = 4;
+	c.subject_dn = "";
+	ix = mi_san_index_build(&c);
+	r = mi_san_index_may_match(ix, identity, strlen(identity));
+	mi_san_index_free(ix);
+	return r;
+}
+
+static void
+test_prefilter(void)
+{
+	MiCert		none;
+	MiSanIndex *ix;
+
+	ok(may("uri:spiffe://example.org/ns/prod/sa/billing"), "prefilter: the exact URI is kept");
+	ok(!may("uri:spiffe://example.org/ns/prod/sa/billin"), "prefilter: a shorter URI is left out");
+	ok(!may("uri:spiffe://example.org/ns/prod/sa/Billing"), "prefilter: URIs compare byte for byte");
+	ok(!may("uri:SPIFFE://example.org/ns/prod/sa/billing"), "prefilter: the scheme compares byte for byte");
+	ok(may("dns:db.example.com"), "prefilter: DNS is case-insensitive, trailing dot ignored");
+	ok(may("dns:DB.EXAMPLE.COM."), "prefilter: DNS pattern with trailing dot");
+	ok(!may("dns:db.example.co"), "prefilter: another DNS name is left out");
+	ok(!may("dns:evil.example.com"), "prefilter: a hostile SAN is not indexed");
+	ok(may("uri:spiffe://example.org/ns/x/../sa/y"),
+	   "prefilter: a literal that is not a well-formed SAN is compiled (the parser refuses it)");
+	ok(may("uri:spiffe://example.org/ns/*/sa/other"), "prefilter: a wildcard is compiled");
+	ok(may("uri:spiffe://example.org/**"), "prefilter: ** is compiled");
+	ok(may("uri:~spiffe://.*"), "prefilter: a regex is compiled");
+	ok(may("uri:spiffe://example.org/ns/prod/sa/{role}"), "prefilter: {role} is compiled");
+	ok(may("uri:spiffe://example.org/ns/prod/sa/}"), "prefilter: a stray brace is compiled");
+	ok(may("dns:*.example.com"), "prefilter: a DNS wildcard is compiled");
+	ok(may("email:a@example.com"), "prefilter: other kinds are compiled");
+	ok(may("ip:10.0.0.1"), "prefilter: ip is compiled");
+	ok(may("cn:billing"), "prefilter: cn is compiled");
+	ok(may("sha256:00"), "prefilter: sha256 is compiled");
+	ok(may("uri:"), "prefilter: an empty body is the parser's business");
+	ok(may("ur"), "prefilter: garbage is the parser's business");
+	ok(mi_san_index_may_match(NULL, "uri:a://b", 9), "prefilter: no index, everything is compiled");
+
+	memset(&none, 0, sizeof(none));
+	ix = mi_san_index_build(&none);
+	ok(!mi_san_index_may_match(ix, "uri:a://b", 9), "prefilter: no SAN, an exact URI cannot match");
+	ok(!mi_san_index_may_match(ix, "dns:a.b", 7), "prefilter: no SAN, an exact DNS name cannot match");
+	mi_san_index_free(ix);
+}
+
 int
 main(void)
 {
+	test_prefilter();
 	test_uri();
 	test_dns();
 	test_email();
