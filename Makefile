@@ -11,6 +11,7 @@ OBJS = \
 	src/cert.o \
 	src/pattern.o \
 	src/label.o \
+	src/label_cache.o \
 	src/decision.o \
 	src/bindings.o \
 	src/auth_hook.o \

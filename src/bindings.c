@@ -20,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -39,6 +40,7 @@
 #include "utils/syscache.h"
 
 #include "bindings.h"
+#include "label_cache.h"
 #include "mtls_ident.h"
 
 /* seconds from 1970-01-01 to 2000-01-01 */
@@ -202,7 +204,7 @@ mi_label_check_hook(const ObjectAddress *object, const char *seclabel)
 bool		mi_labels_deferred = false;
 
 /*
- * The enforcer's per-sweep cache of parsed labels (mi_label_cache_begin):
+ * The enforcer's per-sweep cache of parsed labels (mi_sweep_labels_begin):
  * a few hundred sessions of one role need its label parsed once a sweep,
  * not once a session.  A plain array: a sweep sees few distinct roles.
  */
@@ -219,7 +221,7 @@ static int	label_cache_n = 0;
 static int	label_cache_cap = 0;
 
 void
-mi_label_cache_begin(MemoryContext cxt)
+mi_sweep_labels_begin(MemoryContext cxt)
 {
 	label_cache_cxt = cxt;
 	label_cache = NULL;
@@ -228,7 +230,7 @@ mi_label_cache_begin(MemoryContext cxt)
 }
 
 void
-mi_label_cache_end(void)
+mi_sweep_labels_end(void)
 {
 	label_cache_cxt = NULL;
 	label_cache = NULL;
@@ -246,8 +248,44 @@ mi_label_cache_end(void)
  * FATAL nothing can catch.  Then set mi_labels_deferred and return NULL:
  * the caller decides again once a database is selected.
  */
+/*
+ * A label stored out of line: from the shared label cache when it has it
+ * (label_cache.c says why that is safe); else detoasted, which needs a
+ * database, and then remembered.
+ */
 static char *
-fetch_label_text(Oid roleid)
+fetch_external_label(Oid roleid, HeapTuple tup, Datum d, bool shared_cache)
+{
+	struct varatt_external ptr;
+	MiLabelKey	key;
+	char	   *label;
+
+	VARATT_EXTERNAL_GET_POINTER(ptr, DatumGetPointer(d));
+	memset(&key, 0, sizeof(key));
+	key.roleid = roleid;
+	key.rawsize = (uint32) ptr.va_rawsize;
+	key.extinfo = ptr.va_extinfo;
+	key.valueid = ptr.va_valueid;
+	key.toastrelid = ptr.va_toastrelid;
+	key.xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+	key.block = ItemPointerGetBlockNumberNoCheck(&tup->t_self);
+	key.offset = ItemPointerGetOffsetNumberNoCheck(&tup->t_self);
+
+	label = shared_cache ? mi_label_cache_get(&key) : NULL;
+	if (label != NULL)
+		return label;
+	if (!OidIsValid(MyDatabaseId))
+	{
+		mi_labels_deferred = true;
+		return NULL;
+	}
+	label = TextDatumGetCString(d);
+	mi_label_cache_put(&key, label, strlen(label));
+	return label;
+}
+
+static char *
+fetch_label_text(Oid roleid, bool shared_cache)
 {
 	Relation	rel;
 	ScanKeyData keys[3];
@@ -273,9 +311,11 @@ fetch_label_text(Oid roleid)
 
 		if (isnull)
 			;					/* not written by SECURITY LABEL; no label */
+		else if (VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(d)))
+			result = fetch_external_label(roleid, tup, d, shared_cache);
 		else if (!OidIsValid(MyDatabaseId) &&
 				 VARATT_IS_EXTERNAL(DatumGetPointer(d)))
-			mi_labels_deferred = true;
+			mi_labels_deferred = true;	/* cannot happen for a catalog tuple */
 		else
 			result = TextDatumGetCString(d);
 	}
@@ -303,8 +343,12 @@ label_cache_slot(Oid roleid)
 	return c;
 }
 
-bool
-mi_read_role_label(Oid roleid, MiLabel *out)
+/*
+ * shared_cache: may the text come from the shared label cache?  Only for
+ * decisions (mi_collect_rules); bind() and friends read the catalog.
+ */
+static bool
+read_role_label(Oid roleid, MiLabel *out, bool shared_cache)
 {
 	char	   *text;
 	MemoryContext oldcxt = NULL;
@@ -320,7 +364,7 @@ mi_read_role_label(Oid roleid, MiLabel *out)
 			}
 	}
 
-	text = fetch_label_text(roleid);
+	text = fetch_label_text(roleid, shared_cache);
 	if (text == NULL)
 	{
 		if (label_cache_cxt != NULL && !mi_labels_deferred)
@@ -340,6 +384,12 @@ mi_read_role_label(Oid roleid, MiLabel *out)
 		MemoryContextSwitchTo(oldcxt);
 	}
 	return true;
+}
+
+bool
+mi_read_role_label(Oid roleid, MiLabel *out)
+{
+	return read_role_label(roleid, out, false);
 }
 
 void
@@ -430,7 +480,7 @@ mi_collect_rules(Oid roleid, const char *rolename, const MiCert *cert)
 	mi_labels_deferred = false;
 
 	/* the role's own bindings all apply */
-	if (mi_read_role_label(roleid, &label))
+	if (read_role_label(roleid, &label, true))
 	{
 		for (int i = 0; i < label.nbindings; i++)
 			add_rule(set, &cap, &label.bindings[i], rolename, &label, false,
@@ -474,7 +524,7 @@ mi_collect_rules(Oid roleid, const char *rolename, const MiCert *cert)
 		}
 		ReleaseSysCacheList(memlist);
 
-		if (member != roleid && mi_read_role_label(member, &label))
+		if (member != roleid && read_role_label(member, &label, true))
 		{
 			char	   *gname = GetUserNameFromId(member, true);
 

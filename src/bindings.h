@@ -47,8 +47,8 @@ extern MiRuleSet *mi_collect_rules(Oid roleid, const char *rolename,
  * callers must not free or change it.  Labels changed during the sweep
  * are seen by the next one.
  */
-extern void mi_label_cache_begin(MemoryContext cxt);
-extern void mi_label_cache_end(void);
+extern void mi_sweep_labels_begin(MemoryContext cxt);
+extern void mi_sweep_labels_end(void);
 
 /*
  * Before a database is selected (in ClientAuthentication_hook), a label

@@ -267,7 +267,7 @@ sweep(MemoryContext sweep_cxt)
 	pgstat_report_activity(STATE_RUNNING, "mtls_ident: checking sessions");
 	info = palloc(sizeof(MiSessionInfo));
 	/* each role's label is parsed once a sweep, not once a session */
-	mi_label_cache_begin(sweep_cxt);
+	mi_sweep_labels_begin(sweep_cxt);
 
 	for (int i = 0; i < nslots; i++)
 	{
@@ -289,7 +289,7 @@ sweep(MemoryContext sweep_cxt)
 		CHECK_FOR_INTERRUPTS();
 	}
 
-	mi_label_cache_end();
+	mi_sweep_labels_end();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(TopMemoryContext);

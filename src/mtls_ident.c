@@ -34,6 +34,7 @@ int			mi_expiry_warning_s = 7 * 24 * 3600;
 int			mi_max_certificate_lifetime_s = 0;
 int			mi_auth_log_size = 1024;
 char	   *mi_database = NULL;
+int			mi_label_cache_size_kb = 8192;
 
 static const struct config_enum_entry mode_options[] = {
 	{"enforce", MI_MODE_ENFORCE, false},
@@ -97,6 +98,12 @@ define_settings(void)
 							   "can only be read with a database selected.",
 							   &mi_database, "postgres",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mtls_ident.label_cache_size",
+							"Shared memory that keeps the text of labels stored out of line.",
+							"Lets logins to roles with large labels skip the TOAST table; 0 disables it.",
+							&mi_label_cache_size_kb, 8192, 0, 1024 * 1024,
+							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("mtls_ident");
 }

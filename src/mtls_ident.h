@@ -29,6 +29,7 @@ extern int	mi_expiry_warning_s;
 extern int	mi_max_certificate_lifetime_s;
 extern int	mi_auth_log_size;
 extern char *mi_database;
+extern int	mi_label_cache_size_kb;
 
 /* auth_hook.c */
 extern void mi_auth_hook_install(void);

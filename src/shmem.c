@@ -20,6 +20,7 @@
 
 #include "auth_log.h"
 #include "crl.h"
+#include "label_cache.h"
 #include "sessions.h"
 #include "shmem.h"
 
@@ -48,7 +49,8 @@ mi_shmem_request(void)
 #endif
 	RequestAddinShmemSpace(add_size(mi_sessions_shmem_size(),
 									add_size(mi_auth_log_shmem_size(),
-											 mi_crl_shmem_size())));
+											 add_size(mi_crl_shmem_size(),
+													  mi_label_cache_shmem_size()))));
 	RequestNamedLWLockTranche(MI_TRANCHE, MI_NUM_LWLOCKS);
 }
 
@@ -63,6 +65,7 @@ mi_shmem_startup(void)
 	mi_sessions_shmem_init();
 	mi_auth_log_shmem_init();
 	mi_crl_shmem_init();
+	mi_label_cache_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

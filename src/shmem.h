@@ -16,7 +16,8 @@
 /* LWLocks of our named tranche "mtls_ident" */
 #define MI_LWLOCK_AUTH_LOG	0		/* the auth_log ring and its cursor */
 #define MI_LWLOCK_CRL		1		/* the published revoked set */
-#define MI_NUM_LWLOCKS		2
+#define MI_LWLOCK_LABEL_CACHE	2	/* the shared label cache */
+#define MI_NUM_LWLOCKS		3
 
 extern void mi_shmem_install(void);
 
