@@ -42,6 +42,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: rebuild every object when a header
+# changes (a struct that grows must not leave stale objects behind)
+$(OBJS): $(wildcard src/*.h)
+
 # after the include: Makefile.global resets PROVE_FLAGS
 PROVE_FLAGS += -I $(srcdir)/test/t
 

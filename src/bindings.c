@@ -412,7 +412,7 @@ mi_write_role_label(Oid roleid, const MiLabel *label)
 
 /* compile one stored binding into a rule; stored labels were validated */
 static void
-add_rule(MiRuleSet *set, int *cap, const MiBinding *b, const char *source,
+add_rule(MiRuleSet *set, int *cap, MiBinding *b, const char *source,
 		 const MiLabel *label, bool templates_only, Oid roleid,
 		 const MiSanIndex *ix)
 {
@@ -431,10 +431,17 @@ add_rule(MiRuleSet *set, int *cap, const MiBinding *b, const char *source,
 	 * still bound.  (Every binding applies with the same cutoff, the role's
 	 * own, so leaving out one that cannot match changes no decision.)
 	 */
-	if (!templates_only && !mi_san_index_may_match(ix, b->identity, len))
+	if (!templates_only && ix != NULL)
 	{
-		set->nskipped++;
-		return;
+		/* whether it is a literal depends on the identity alone: cached */
+		if (b->literal == 0)
+			b->literal = (signed char) (mi_identity_literal(b->identity, len) + 1);
+		if (!mi_san_index_has_literal(ix, (MiLiteral) (b->literal - 1),
+									  b->identity, len))
+		{
+			set->nskipped++;
+			return;
+		}
 	}
 
 	err[0] = '\0';

@@ -178,9 +178,9 @@ parse_timestamp(const char *s, size_t len, int64_t *out)
  * ----------------------------------------------------------------
  */
 
+/* append a binding that takes over the (allocated) strings */
 static void
-add_binding(MiLabel *label, int *cap, const char *identity, size_t ilen,
-			const char *issuer, size_t islen)
+add_binding_owned(MiLabel *label, int *cap, char *identity, char *issuer)
 {
 	MiBinding  *b;
 
@@ -191,9 +191,11 @@ add_binding(MiLabel *label, int *cap, const char *identity, size_t ilen,
 			grow(label->bindings, sizeof(MiBinding) * (size_t) *cap);
 	}
 	b = &label->bindings[label->nbindings++];
-	b->identity = mi_strndup(identity, ilen);
-	b->issuer = issuer ? mi_strndup(issuer, islen) : NULL;
+	b->identity = identity;
+	b->issuer = issuer;
+	b->literal = 0;
 }
+
 
 /* parse state of one line */
 typedef struct LineScan
@@ -254,6 +256,22 @@ quoted_string(LineScan *ls, const char *after, size_t *outlen)
 		return NULL;
 	}
 	start = ++ls->pos;
+
+	/* the usual case, no escape: find the closing quote, copy at once */
+	{
+		const char *q = memchr(ls->s + start, '"', ls->len - start);
+
+		if (q != NULL &&
+			memchr(ls->s + start, '\\', (size_t) (q - (ls->s + start))) == NULL)
+		{
+			n = (size_t) (q - (ls->s + start));
+			out = mi_strndup(ls->s + start, n);
+			ls->pos = start + n + 1;
+			*outlen = n;
+			return out;
+		}
+	}
+
 	/* first pass: validate and measure */
 	for (size_t i = start;; i++)
 	{
@@ -369,9 +387,7 @@ parse_line(LineScan *ls, MiLabel *out, int *cap)
 			mi_free(issuer);
 			return false;
 		}
-		add_binding(out, cap, identity, ilen, issuer, islen);
-		mi_free(identity);
-		mi_free(issuer);
+		add_binding_owned(out, cap, identity, issuer);
 		return true;
 	}
 
@@ -419,6 +435,7 @@ mi_label_parse(const char *text, size_t len, MiLabel *out,
 	size_t		start = 0;
 	int			lineno = 0;
 	int			cap = 0;
+	bool		check_ctrl;
 
 	memset(out, 0, sizeof(*out));
 	if (err != NULL && errlen > 0)
@@ -435,25 +452,49 @@ mi_label_parse(const char *text, size_t len, MiLabel *out,
 		return false;
 	}
 
+	/*
+	 * Control characters are rare: look for them in one branch-free pass
+	 * (which the compiler can vectorise), and byte by byte, for the line
+	 * number, only when there is one.
+	 */
+	{
+		unsigned	bad = 0;
+
+		for (size_t i = 0; i < len; i++)
+		{
+			unsigned char c = (unsigned char) text[i];
+
+			bad |= (unsigned) ((c < 0x20) & (c != '\n')) | (unsigned) (c == 0x7f);
+		}
+		check_ctrl = bad != 0;
+	}
+
 	while (start <= len)
 	{
 		size_t		end = start;
 		LineScan	ls;
 
 		lineno++;
-		while (end < len && text[end] != '\n')
+		if (!check_ctrl)
 		{
-			unsigned char c = (unsigned char) text[end];
+			const char *nl = memchr(text + start, '\n', len - start);
 
-			if (c < 0x20 || c == 0x7f)
-			{
-				mi_set_err(err, errlen,
-						"line %d: control character 0x%02x is not allowed",
-						lineno, c);
-				goto fail;
-			}
-			end++;
+			end = nl ? (size_t) (nl - text) : len;
 		}
+		else
+			while (end < len && text[end] != '\n')
+			{
+				unsigned char c = (unsigned char) text[end];
+
+				if (c < 0x20 || c == 0x7f)
+				{
+					mi_set_err(err, errlen,
+							"line %d: control character 0x%02x is not allowed",
+							lineno, c);
+					goto fail;
+				}
+				end++;
+			}
 		ls.s = text + start;
 		ls.len = end - start;
 		ls.pos = 0;
@@ -597,6 +638,7 @@ mi_label_add(MiLabel *label, const char *identity, const char *issuer)
 	b = &label->bindings[label->nbindings++];
 	b->identity = mi_strdup(identity);
 	b->issuer = issuer ? mi_strdup(issuer) : NULL;
+	b->literal = 0;
 }
 
 void

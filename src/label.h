@@ -40,6 +40,9 @@ typedef struct MiBinding
 {
 	char	   *identity;		/* "kind:pattern" as stored */
 	char	   *issuer;			/* issuer pin as stored, or NULL */
+	signed char literal;		/* for the caller: 0 when parsed or added
+								 * (bindings.c caches mi_identity_literal
+								 * here, plus one) */
 } MiBinding;
 
 typedef struct MiLabel

@@ -1347,49 +1347,114 @@ ci_equal(const char *a, const char *b, size_t len)
 	return true;
 }
 
-bool
-mi_san_index_may_match(const MiSanIndex *ix, const char *identity, size_t len)
+/* a byte of a plain URI literal: printable, no escape, query, fragment or pattern syntax */
+static inline bool
+uri_plain_char(unsigned char c)
+{
+	/* bit c: 0x21-0x7e except % ? # * { } (is_graph, not uri_wellformed's
+	 * exclusions, not pattern syntax) */
+	static const uint64_t plain[2] = {
+		UINT64_C(0x7ffffbd600000000), UINT64_C(0x57ffffffffffffff)
+	};
+
+	return c < 128 && ((plain[c >> 6] >> (c & 63)) & 1) != 0;
+}
+
+/*
+ * Is v[0..len) a well-formed URI SAN value (uri_wellformed) without "*",
+ * "{" or "}" -- a URI pattern that can only match itself?  One pass.
+ */
+static bool
+uri_plain_literal(const char *v, size_t len)
+{
+	size_t		s = scheme_len(v, len);
+	size_t		i;
+	size_t		start;
+
+	if (s == 0 || len - s < 3 || memcmp(v + s, "://", 3) != 0)
+		return false;
+	start = i = s + 3;
+	while (i < len && v[i] != '/')
+	{
+		if (!uri_plain_char((unsigned char) v[i]))
+			return false;
+		i++;
+	}
+	if (i == start)
+		return false;			/* empty authority */
+	while (i < len)
+	{
+		/* v[i] == '/': one path segment */
+		start = ++i;
+		while (i < len && v[i] != '/')
+		{
+			if (!uri_plain_char((unsigned char) v[i]))
+				return false;
+			i++;
+		}
+		if (i == start || dot_segment(v + start, i - start))
+			return false;
+	}
+	return true;
+}
+
+MiLiteral
+mi_identity_literal(const char *identity, size_t len)
 {
 	const char *b = identity + 4;
 	size_t		blen;
 	size_t		nlen;
-	bool		uri;
 
-	if (ix == NULL || identity == NULL || len < 4 || len > MI_MAX_PATTERN_LEN)
-		return true;
-	if (memcmp(identity, "uri:", 4) == 0)
-		uri = true;
-	else if (memcmp(identity, "dns:", 4) == 0)
-		uri = false;
-	else
-		return true;
+	if (identity == NULL || len < 4 || len > MI_MAX_PATTERN_LEN)
+		return MI_LITERAL_NONE;
 	blen = len - 4;
 
 	/*
-	 * Only a plain literal is judged here: a wildcard, a regex or {role}
-	 * (or a stray brace, which the parser would refuse) is compiled.  So is
-	 * a literal that is not a well-formed SAN value itself: the parser has
-	 * the last word on it.  For a literal that is, match_uri() and
-	 * match_dns() come down to the comparisons below.
+	 * Only a plain literal is judged: a wildcard, a regex ("~" cannot start
+	 * a scheme or a DNS label) or {role} (or a stray brace, which the
+	 * parser would refuse) is compiled.  So is a literal that is not a
+	 * well-formed SAN value itself: the parser has the last word on it.
+	 * For a literal that is, match_uri() and match_dns() come down to the
+	 * comparisons of mi_san_index_has_literal().
 	 */
-	if (blen == 0 || b[0] == '~' || memchr(b, '*', blen) != NULL ||
-		memchr(b, '{', blen) != NULL || memchr(b, '}', blen) != NULL)
+	if (memcmp(identity, "uri:", 4) == 0)
+		return uri_plain_literal(b, blen) ? MI_LITERAL_URI : MI_LITERAL_NONE;
+	if (memcmp(identity, "dns:", 4) == 0)
+		return dns_wellformed(b, blen, &nlen) ? MI_LITERAL_DNS : MI_LITERAL_NONE;
+	return MI_LITERAL_NONE;
+}
+
+bool
+mi_san_index_has_literal(const MiSanIndex *ix, MiLiteral kind,
+						 const char *identity, size_t len)
+{
+	const char *b = identity + 4;
+	size_t		blen = len - 4;
+
+	if (ix == NULL || kind == MI_LITERAL_NONE || len < 4)
 		return true;
-	if (uri)
+	if (kind == MI_LITERAL_URI)
 	{
-		if (!uri_wellformed(b, blen, &nlen))
-			return true;
 		for (int i = 0; i < ix->nuri; i++)
 			if (ix->uri[i].len == blen && memcmp(ix->uri[i].v, b, blen) == 0)
 				return true;
 		return false;
 	}
-	if (!dns_wellformed(b, blen, &nlen))
-		return true;
+	if (blen > 0 && b[blen - 1] == '.')
+		blen--;					/* one trailing dot is ignored */
 	for (int i = 0; i < ix->ndns; i++)
-		if (ix->dns[i].len == nlen && ci_equal(ix->dns[i].v, b, nlen))
+		if (ix->dns[i].len == blen && ci_equal(ix->dns[i].v, b, blen))
 			return true;
 	return false;
+}
+
+bool
+mi_san_index_may_match(const MiSanIndex *ix, const char *identity, size_t len)
+{
+	if (ix == NULL)
+		return true;
+	return mi_san_index_has_literal(ix, mi_identity_literal(identity, len),
+									identity, len);
 }
 
 /* ----------------------------------------------------------------

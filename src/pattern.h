@@ -106,6 +106,22 @@ extern bool mi_san_index_may_match(const MiSanIndex *ix,
 extern void mi_san_index_free(MiSanIndex *ix);
 
 /*
+ * The two halves of mi_san_index_may_match, for callers that judge the same
+ * identity against many certificates: is it a plain literal (the answer
+ * depends on the identity alone), and if so, does the certificate have it?
+ */
+typedef enum MiLiteral
+{
+	MI_LITERAL_NONE,			/* not judged: compile it */
+	MI_LITERAL_URI,
+	MI_LITERAL_DNS
+} MiLiteral;
+
+extern MiLiteral mi_identity_literal(const char *identity, size_t len);
+extern bool mi_san_index_has_literal(const MiSanIndex *ix, MiLiteral kind,
+									 const char *identity, size_t len);
+
+/*
  * Issuer pins: "sha256:<hex>" (colons optional, any case) or an RFC 2253
  * DN.  mi_issuer_normalize validates and returns the canonical stored form
  * (allocated), or NULL with a message in err.
