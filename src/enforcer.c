@@ -377,7 +377,8 @@ mi_enforcer_main(Datum arg)
 		wait_ms = MI_CRL_REFRESH_MS;
 		if (mi_enforce_interval_ms > 0 && mi_mode != MI_MODE_OFF)
 		{
-			long		to_sweep = (long) ((next_sweep - GetCurrentTimestamp()) / 1000);
+			/* rounded up: a sleep cut short by truncation wakes twice */
+			long		to_sweep = (long) ((next_sweep - GetCurrentTimestamp() + 999) / 1000);
 
 			wait_ms = Min(wait_ms, Max(to_sweep, 1));
 		}

@@ -652,3 +652,22 @@ mi_label_free(MiLabel *label)
 	mi_free(label->bindings);
 	memset(label, 0, sizeof(*label));
 }
+
+bool
+mi_label_equal(const MiLabel *a, const MiLabel *b)
+{
+	if (a->nbindings != b->nbindings || a->has_cutoff != b->has_cutoff ||
+		(a->has_cutoff && a->cutoff != b->cutoff))
+		return false;
+	for (int i = 0; i < a->nbindings; i++)
+	{
+		const MiBinding *x = &a->bindings[i];
+		const MiBinding *y = &b->bindings[i];
+
+		if (strcmp(x->identity, y->identity) != 0 ||
+			(x->issuer == NULL) != (y->issuer == NULL) ||
+			(x->issuer != NULL && strcmp(x->issuer, y->issuer) != 0))
+			return false;
+	}
+	return true;
+}

@@ -75,4 +75,7 @@ extern void mi_label_add(MiLabel *label, const char *identity,
 
 extern void mi_label_free(MiLabel *label);
 
+/* same bindings (identity and issuer, in order) and same cutoff? */
+extern bool mi_label_equal(const MiLabel *a, const MiLabel *b);
+
 #endif							/* MI_LABEL_H */

@@ -16,25 +16,6 @@
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool
-labels_equal(const MiLabel *a, const MiLabel *b)
-{
-	if (a->nbindings != b->nbindings || a->has_cutoff != b->has_cutoff ||
-		(a->has_cutoff && a->cutoff != b->cutoff))
-		return false;
-	for (int i = 0; i < a->nbindings; i++)
-	{
-		const MiBinding *x = &a->bindings[i];
-		const MiBinding *y = &b->bindings[i];
-
-		if (strcmp(x->identity, y->identity) != 0 ||
-			(x->issuer == NULL) != (y->issuer == NULL) ||
-			(x->issuer != NULL && strcmp(x->issuer, y->issuer) != 0))
-			return false;
-	}
-	return true;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -55,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text = mi_label_format(&l);
 	if (!mi_label_parse(text, strlen(text), &back, err, sizeof(err)))
 		abort();
-	if (!labels_equal(&l, &back))
+	if (!mi_label_equal(&l, &back))
 		abort();
 	text2 = mi_label_format(&back);
 	if (strcmp(text, text2) != 0)

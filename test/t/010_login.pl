@@ -23,61 +23,14 @@ $node->safe_psql('postgres', 'CREATE EXTENSION mtls_ident');
 
 # --- helpers -----------------------------------------------------------------
 
-sub qi { my ($s) = @_; $s =~ s/"/""/g; return qq{"$s"}; }
-sub ql { my ($s) = @_; $s =~ s/'/''/g; return qq{'$s'}; }
-
-# Create a login role (unless it exists) and bind each identity to it; a
-# binding is "kind:pattern" or [ "kind:pattern", issuer ].
-sub role_with
-{
-	my ($role, @bindings) = @_;
-	$node->safe_psql('postgres',
-		"SELECT 1 FROM pg_roles WHERE rolname = " . ql($role))
-	  or $node->safe_psql('postgres', 'CREATE ROLE ' . qi($role) . ' LOGIN');
-	for my $b (@bindings)
-	{
-		my ($identity, $issuer) = ref $b ? @$b : ($b);
-		$node->safe_psql('postgres',
-			    'SELECT mtls_ident.bind('
-			  . ql(qi($role)) . ', '
-			  . ql($identity)
-			  . (defined $issuer ? ', ' . ql($issuer) : '')
-			  . ')');
-	}
-	return;
-}
+# helpers in MtlsTest.pm: bind_role, cert_accepted, cert_refused
+sub role_with { bind_role($node, @_); return; }
 
 # $cert logs in as $role; the session's identity is $identity.
-sub accepts
-{
-	my ($cert, $role, $identity, $name) = @_;
-	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	$node->connect_ok(
-		client_connstr($node, $cert, user => $role),
-		$name,
-		sql             => 'SELECT mtls_ident.session_identity()',
-		expected_stdout => qr/\A\Q$identity\E\z/,
-		log_like        => [
-			qr/mtls_ident: accepted login of role "\Q$role\E"/,
-			qr/outcome=accept reason=ok role="\Q$role\E" database="postgres" client=127\.0\.0\.1 identity=\Q$identity\E /
-		]);
-	return;
-}
+sub accepts { local $Test::Builder::Level = $Test::Builder::Level + 1; cert_accepted($node, @_); return; }
 
 # $cert is refused as $role, for $reason (in the server log only).
-sub refuses
-{
-	my ($cert, $role, $reason, $name) = @_;
-	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	$node->connect_fails(
-		client_connstr($node, $cert, user => $role),
-		$name,
-		expected_stderr =>
-		  qr/FATAL:  certificate authentication failed for user "\Q$role\E"/,
-		log_like =>
-		  [qr/outcome=reject reason=\Q$reason\E role="\Q$role\E" /]);
-	return;
-}
+sub refuses { local $Test::Builder::Level = $Test::Builder::Level + 1; cert_refused($node, @_); return; }
 
 # SHA-256 of a CA certificate in certs/ (CAs have no .leaf.crt).
 sub ca_fingerprint

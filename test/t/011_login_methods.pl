@@ -24,9 +24,6 @@ $node->safe_psql('postgres', 'CREATE EXTENSION mtls_ident');
 
 # --- helpers -----------------------------------------------------------------
 
-sub qi { my ($s) = @_; $s =~ s/"/""/g; return qq{"$s"}; }
-sub ql { my ($s) = @_; $s =~ s/'/''/g; return qq{'$s'}; }
-
 sub psql_ok
 {
 	my ($sql) = @_;
@@ -36,11 +33,7 @@ sub psql_ok
 sub bind_to
 {
 	my ($role, $identity, $issuer) = @_;
-	psql_ok('SELECT mtls_ident.bind('
-		  . ql(qi($role)) . ', '
-		  . ql($identity)
-		  . (defined $issuer ? ', ' . ql($issuer) : '')
-		  . ')');
+	bind_role($node, $role, [ $identity, $issuer ]);
 	return;
 }
 
@@ -81,55 +74,15 @@ sub socket_connstr
 	return $node->connstr($dbname // 'postgres') . ' user=' . $role;
 }
 
-# A login as $role on $connstr that mtls_ident decides and accepts; the
-# session's identity is $identity (undef: none).
-sub accepts_on
-{
-	my ($connstr, $role, $identity, $name) = @_;
-	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	my $id_log = $identity // 'none';
-	my $id_out = $identity // '';
-	$node->connect_ok(
-		$connstr, $name,
-		sql             => 'SELECT mtls_ident.session_identity()',
-		expected_stdout => qr/\A\Q$id_out\E\z/,
-		log_like        => [
-			qr/mtls_ident: accepted login of role "\Q$role\E"/,
-			qr/outcome=accept reason=ok role="\Q$role\E" .* identity=\Q$id_log\E /
-		]);
-	return;
-}
+# a login as $role on $connstr that mtls_ident decides and accepts, with
+# identity $identity (undef: none); see MtlsTest.pm
+sub accepts_on { local $Test::Builder::Level = $Test::Builder::Level + 1; login_accepted($node, @_); return; }
 
-sub accepts
-{
-	my ($cert, $role, $identity, $name, %opts) = @_;
-	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	accepts_on(client_connstr($node, $cert, user => $role, %opts),
-		$role, $identity, $name);
-	return;
-}
+sub accepts { local $Test::Builder::Level = $Test::Builder::Level + 1; cert_accepted($node, @_); return; }
 
-sub refuses_on
-{
-	my ($connstr, $role, $reason, $name) = @_;
-	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	$node->connect_fails(
-		$connstr, $name,
-		expected_stderr =>
-		  qr/FATAL:  certificate authentication failed for user "\Q$role\E"/,
-		log_like =>
-		  [qr/outcome=reject reason=\Q$reason\E role="\Q$role\E" /]);
-	return;
-}
+sub refuses_on { local $Test::Builder::Level = $Test::Builder::Level + 1; login_refused($node, @_); return; }
 
-sub refuses
-{
-	my ($cert, $role, $reason, $name, %opts) = @_;
-	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	refuses_on(client_connstr($node, $cert, user => $role, %opts),
-		$role, $reason, $name);
-	return;
-}
+sub refuses { local $Test::Builder::Level = $Test::Builder::Level + 1; cert_refused($node, @_); return; }
 
 # mtls_ident.check(pem, role) as "allowed|reason"
 sub check_is

@@ -19,45 +19,18 @@ $node->safe_psql('postgres', 'CREATE EXTENSION mtls_ident');
 
 # --- helpers -----------------------------------------------------------------
 
-sub qi { my ($s) = @_; $s =~ s/"/""/g; return qq{"$s"}; }
-sub ql { my ($s) = @_; $s =~ s/'/''/g; return qq{'$s'}; }
+# helpers in MtlsTest.pm: bind_role, cert_accepted, cert_refused
+sub role_with { bind_role($node, @_); return; }
 
-sub role_with
-{
-	my ($role, @identities) = @_;
-	$node->safe_psql('postgres', 'CREATE ROLE ' . qi($role) . ' LOGIN');
-	$node->safe_psql('postgres',
-		'SELECT mtls_ident.bind(' . ql(qi($role)) . ', ' . ql($_) . ')')
-	  for @identities;
-	return;
-}
-
-sub accepts
-{
-	my ($cert, $role, $identity, $name) = @_;
-	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	$node->connect_ok(
-		client_connstr($node, $cert, user => $role),
-		$name,
-		sql             => 'SELECT mtls_ident.session_identity()',
-		expected_stdout => qr/\A\Q$identity\E\z/,
-		log_like        => [
-			qr/outcome=accept reason=ok role="\Q$role\E" .* identity=\Q$identity\E /
-		]);
-	return;
-}
+# $cert logs in as $role; the session's identity is $identity.
+sub accepts { local $Test::Builder::Level = $Test::Builder::Level + 1; cert_accepted($node, @_); return; }
 
 # Refused (no_match): a hostile SAN matches nothing.
 sub refuses_hostile
 {
 	my ($cert, $role, $name) = @_;
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	$node->connect_fails(
-		client_connstr($node, $cert, user => $role),
-		$name,
-		expected_stderr =>
-		  qr/FATAL:  certificate authentication failed for user "\Q$role\E"/,
-		log_like => [qr/outcome=reject reason=no_match role="\Q$role\E" /]);
+	cert_refused($node, $cert, $role, 'no_match', $name);
 	return;
 }
 

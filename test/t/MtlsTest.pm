@@ -64,6 +64,13 @@ our @EXPORT = qw(
   cert_serial
   mint_cert
   make_crl
+  qi
+  ql
+  bind_role
+  login_accepted
+  login_refused
+  cert_accepted
+  cert_refused
 );
 
 my $PKI_HOME = abs_path(File::Spec->catdir(dirname(abs_path(__FILE__)), '..', 'pki'));
@@ -400,6 +407,123 @@ sub mint_cert
 	}
 	_run(@cmd);
 	return "$out/$name";
+}
+
+=pod
+
+=item qi($name), ql($text)
+
+SQL quoting: an identifier in double quotes, a literal in single quotes.
+
+=cut
+
+sub qi { my ($s) = @_; $s =~ s/"/""/g; return qq{"$s"}; }
+sub ql { my ($s) = @_; $s =~ s/'/''/g; return qq{'$s'}; }
+
+=pod
+
+=item bind_role($node, $role, @bindings)
+
+Create login role $role unless it exists, then bind each binding to it: a
+binding is "kind:pattern" or [ "kind:pattern", issuer ].
+
+=cut
+
+sub bind_role
+{
+	my ($node, $role, @bindings) = @_;
+	$node->safe_psql('postgres',
+		"SELECT 1 FROM pg_roles WHERE rolname = " . ql($role))
+	  or $node->safe_psql('postgres', 'CREATE ROLE ' . qi($role) . ' LOGIN');
+	for my $b (@bindings)
+	{
+		my ($identity, $issuer) = ref $b ? @$b : ($b);
+		$node->safe_psql('postgres',
+			    'SELECT mtls_ident.bind('
+			  . ql(qi($role)) . ', '
+			  . ql($identity)
+			  . (defined $issuer ? ', ' . ql($issuer) : '')
+			  . ')');
+	}
+	return;
+}
+
+=pod
+
+=item login_accepted($node, $connstr, $role, $identity, $name)
+
+A login as $role on $connstr that mtls_ident decides and accepts: the
+session's identity is $identity (undef: none), and the server logs the
+accepted login with that identity.
+
+=cut
+
+sub login_accepted
+{
+	my ($node, $connstr, $role, $identity, $name) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $id_log = $identity // 'none';
+	my $id_out = $identity // '';
+	$node->connect_ok(
+		$connstr, $name,
+		sql             => 'SELECT mtls_ident.session_identity()',
+		expected_stdout => qr/\A\Q$id_out\E\z/,
+		log_like        => [
+			qr/mtls_ident: accepted login of role "\Q$role\E"/,
+			qr/outcome=accept reason=ok role="\Q$role\E" database="[^"]*" client=\S+ identity=\Q$id_log\E /
+		]);
+	return;
+}
+
+=pod
+
+=item login_refused($node, $connstr, $role, $reason, $name)
+
+A login as $role on $connstr that mtls_ident refuses: the client sees only
+the generic message, the server log says $reason.
+
+=cut
+
+sub login_refused
+{
+	my ($node, $connstr, $role, $reason, $name) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	$node->connect_fails(
+		$connstr, $name,
+		expected_stderr =>
+		  qr/FATAL:  certificate authentication failed for user "\Q$role\E"/,
+		log_like =>
+		  [qr/outcome=reject reason=\Q$reason\E role="\Q$role\E" /]);
+	return;
+}
+
+=pod
+
+=item cert_accepted($node, $cert, $role, $identity, $name, %opts)
+
+=item cert_refused($node, $cert, $role, $reason, $name, %opts)
+
+login_accepted / login_refused over TCP with TLS, presenting $cert
+(%opts go to client_connstr).
+
+=cut
+
+sub cert_accepted
+{
+	my ($node, $cert, $role, $identity, $name, %opts) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	login_accepted($node, client_connstr($node, $cert, user => $role, %opts),
+		$role, $identity, $name);
+	return;
+}
+
+sub cert_refused
+{
+	my ($node, $cert, $role, $reason, $name, %opts) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	login_refused($node, client_connstr($node, $cert, user => $role, %opts),
+		$role, $reason, $name);
+	return;
 }
 
 =pod

@@ -19,27 +19,6 @@ parse_str(const char *text, MiLabel *l, char *err, size_t errlen)
 	return mi_label_parse(text, strlen(text), l, err, errlen);
 }
 
-static bool
-labels_equal(const MiLabel *a, const MiLabel *b)
-{
-	if (a->nbindings != b->nbindings || a->has_cutoff != b->has_cutoff ||
-		(a->has_cutoff && a->cutoff != b->cutoff))
-		return false;
-	for (int i = 0; i < a->nbindings; i++)
-	{
-		const MiBinding *x = &a->bindings[i];
-		const MiBinding *y = &b->bindings[i];
-
-		if (strcmp(x->identity, y->identity) != 0)
-			return false;
-		if ((x->issuer == NULL) != (y->issuer == NULL))
-			return false;
-		if (x->issuer && strcmp(x->issuer, y->issuer) != 0)
-			return false;
-	}
-	return true;
-}
-
 /* parse(format(l)) == l */
 static bool
 round_trip(const MiLabel *l)
@@ -55,7 +34,7 @@ round_trip(const MiLabel *l)
 		free(text);
 		return false;
 	}
-	same = labels_equal(l, &back);
+	same = mi_label_equal(l, &back);
 	mi_label_free(&back);
 	free(text);
 	return same;
