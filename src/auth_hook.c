@@ -27,7 +27,6 @@
  */
 #include "postgres.h"
 
-#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/ssl.h>
@@ -43,7 +42,6 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
-#include "utils/relcache.h"
 
 #include "auth_hook.h"
 #include "auth_log.h"
@@ -293,26 +291,6 @@ collect_rules_or_refuse(Port *port, Oid roleid, const MiCert *cert,
 
 static void decide_login(Port *port, Oid roleid, bool deferred);
 
-/*
- * Can pg_shseclabel be opened before a database is selected?  Only the four
- * critical shared catalogs are built from scratch in every backend; other
- * shared catalogs, pg_shseclabel among them, come from the shared relcache
- * init file (global/pg_internal.init).  When that file is missing --
- * after a VACUUM or ANALYZE of a shared catalog, say, until a backend
- * finishes start-up and writes it again -- opening pg_shseclabel needs
- * pg_class, which is a FATAL nothing can catch in the hook.  Then decide
- * later, like for a label stored out of line.
- */
-static bool
-shared_catalogs_readable(void)
-{
-	struct stat st;
-	char		path[MAXPGPATH];
-
-	snprintf(path, sizeof(path), "global/%s", RELCACHE_INIT_FILENAME);
-	return stat(path, &st) == 0;
-}
-
 /* a decision put off until a database is selected (see decide_login) */
 static bool deferred_pending = false;
 static Port *deferred_port = NULL;
@@ -384,8 +362,7 @@ decide_login(Port *port, Oid roleid, bool deferred)
 	}
 
 	client_addr_text(port, client_addr, sizeof(client_addr));
-	rules = (deferred || shared_catalogs_readable())
-		? collect_rules_or_refuse(port, roleid, cert, client_addr) : NULL;
+	rules = collect_rules_or_refuse(port, roleid, cert, client_addr);
 	if (rules == NULL)
 	{
 		if (!deferred)

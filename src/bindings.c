@@ -27,6 +27,7 @@
 #include "catalog/pg_shseclabel.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "access/xact.h"
 #include "catalog/pg_auth_members.h"
 #include "catalog/pg_authid.h"
@@ -300,8 +301,18 @@ fetch_label_text(Oid roleid, bool shared_cache)
 	ScanKeyInit(&keys[2], Anum_pg_shseclabel_provider, BTEqualStrategyNumber,
 				F_TEXTEQ, CStringGetTextDatum(MI_PROVIDER));
 	rel = table_open(SharedSecLabelRelationId, AccessShareLock);
-	scan = systable_beginscan(rel, SharedSecLabelObjectIndexId, true,
-							  NULL, 3, keys);
+
+	/*
+	 * pg_shseclabel itself is one of the critical shared catalogs every
+	 * backend can open before a database is selected, but its index is
+	 * only usable once the critical shared relcache entries are built:
+	 * normally from the shared init file (global/pg_internal.init), which
+	 * is missing for a while after a VACUUM or ANALYZE of a shared catalog.
+	 * Then scan the heap, as GetSharedSecurityLabel does; opening the index
+	 * would need pg_class, a FATAL in the login hook.
+	 */
+	scan = systable_beginscan(rel, SharedSecLabelObjectIndexId,
+							  criticalSharedRelcachesBuilt, NULL, 3, keys);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{

@@ -19,7 +19,7 @@ use MtlsSession;
 # a small shared label cache, so that the large labels below overflow it
 my $node = new_node('big',
 	conf => "mtls_ident.enforce_interval = '500ms'\nmtls_ident.expiry_warning = 0\n"
-	  . "mtls_ident.label_cache_size = '64kB'\n");
+	  . "mtls_ident.label_cache_size = '64kB'\nautovacuum = off\n");
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION mtls_ident');
 
@@ -171,8 +171,9 @@ ok(session_gone($node, $s->pid), 'large label: unbind ends the live session');
 $s->quit;
 
 # Without the shared relcache init file (gone after a VACUUM or ANALYZE of
-# a shared catalog until a backend writes it again), pg_shseclabel cannot
-# be opened before a database is selected: logins are decided later too.
+# a shared catalog until a backend writes it again), pg_shseclabel's index
+# cannot be opened before a database is selected: its heap is scanned, and
+# logins are still decided in the hook.
 $node->safe_psql('postgres', 'VACUUM ANALYZE pg_shseclabel');
 unlink($node->data_dir . '/global/pg_internal.init');
 ok(!-e $node->data_dir . '/global/pg_internal.init',
@@ -186,7 +187,20 @@ $node->connect_fails(
 	client_connstr($node, 'spiffe_other', user => 'small'),
 	'no relcache init file: a certificate that matches nothing is refused',
 	expected_stderr => qr/certificate authentication failed for user "small"/,
-	log_like => [qr/outcome=reject reason=no_match role="small"/]);
+	log_like => [qr/outcome=reject reason=no_match role="small"/],
+	log_unlike => [qr/connection authorized: user=small/]);
+unlink($node->data_dir . '/global/pg_internal.init');
+$node->connect_ok(
+	client_connstr($node, 'email_dave', user => 'dave'),
+	'no relcache init file: a group\'s {role} binding (large label) admits a member',
+	log_like => [qr/outcome=accept reason=ok role="dave"/]);
+unlink($node->data_dir . '/global/pg_internal.init');
+$node->connect_fails(
+	client_connstr($node, 'spiffe_other', user => 'billing'),
+	'no relcache init file: a large cached label refuses in the hook',
+	expected_stderr => qr/certificate authentication failed for user "billing"/,
+	log_like => [qr/outcome=reject reason=no_match role="billing"/],
+	log_unlike => [qr/connection authorized: user=billing/]);
 unlink($node->data_dir . '/global/pg_internal.init');
 is($node->safe_psql('postgres', 'SELECT 1'), '1',
 	'no relcache init file: a local superuser login works');
