@@ -59,12 +59,14 @@ typedef struct MiCert
 	bool		sans_truncated; /* more than MI_MAX_SANS in the certificate */
 
 	char	   *subject_dn;		/* RFC 2253 (XN_FLAG_RFC2253), "" if empty */
-	char	   *cn;				/* last CN of the subject, raw UTF-8; NULL if
-								 * none */
+	char	   *cn;				/* first CN of the subject, raw UTF-8; NULL if
+								 * none (a second CN makes it hostile) */
 	int			cn_len;
 	bool		cn_hostile;		/* embedded NUL, over-long, ... */
 	char	   *issuer_dn;		/* RFC 2253 */
-	char	   *serial_hex;		/* uppercase hex, no leading zeros ("0" for 0) */
+	char	   *serial_hex;		/* uppercase hex as openssl x509 -serial prints
+								 * it: whole bytes ("00" for 0, "0A"), "-"
+								 * for a negative serial */
 	unsigned char sha256[32];	/* fingerprint of the DER */
 	char		fingerprint[65];	/* lowercase hex of sha256 */
 
