@@ -428,6 +428,45 @@ parse_line(LineScan *ls, MiLabel *out, int *cap)
 	return false;
 }
 
+static inline bool
+is_label_ctrl(unsigned char c)
+{
+	return (c < 0x20 && c != '\n') || c == 0x7f;
+}
+
+/*
+ * Any control character other than "\n" in text?  A word of eight bytes
+ * is looked at byte by byte only when it has a byte below 0x20 (a "\n",
+ * usually) or a 0x7f: the classic "has a byte less than n" and "has a zero
+ * byte" tests, exact for n <= 128.
+ */
+static bool
+has_control_char(const char *text, size_t len)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t high = UINT64_C(0x8080808080808080);
+	size_t		i = 0;
+
+	for (; i + 8 <= len; i += 8)
+	{
+		uint64_t	w;
+		uint64_t	d;
+
+		memcpy(&w, text + i, 8);
+		d = w ^ (ones * 0x7f);
+		if ((((w - ones * 0x20) & ~w) | ((d - ones) & ~d)) & high)
+		{
+			for (size_t k = i; k < i + 8; k++)
+				if (is_label_ctrl((unsigned char) text[k]))
+					return true;
+		}
+	}
+	for (; i < len; i++)
+		if (is_label_ctrl((unsigned char) text[i]))
+			return true;
+	return false;
+}
+
 bool
 mi_label_parse(const char *text, size_t len, MiLabel *out,
 			   char *err, size_t errlen)
@@ -453,21 +492,10 @@ mi_label_parse(const char *text, size_t len, MiLabel *out,
 	}
 
 	/*
-	 * Control characters are rare: look for them in one branch-free pass
-	 * (which the compiler can vectorise), and byte by byte, for the line
-	 * number, only when there is one.
+	 * Control characters are rare: look for them eight bytes at a time, and
+	 * byte by byte, for the line number, only when there is one.
 	 */
-	{
-		unsigned	bad = 0;
-
-		for (size_t i = 0; i < len; i++)
-		{
-			unsigned char c = (unsigned char) text[i];
-
-			bad |= (unsigned) ((c < 0x20) & (c != '\n')) | (unsigned) (c == 0x7f);
-		}
-		check_ctrl = bad != 0;
-	}
+	check_ctrl = has_control_char(text, len);
 
 	while (start <= len)
 	{

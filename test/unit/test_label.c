@@ -349,9 +349,47 @@ test_limits(void)
 	mi_label_free(&l);
 }
 
+/* every control byte, at every offset of a word, is found (and only those) */
+static void
+test_control_scan(void)
+{
+	const char *base = "bind \"uri:spiffe://example.org/ns/prod/sa/a\"\nbind \"dns:a.example.com\"";
+	size_t		blen = strlen(base);
+	int			missed = 0;
+	int			wrong = 0;
+	char		err[256];
+	MiLabel		l;
+
+	for (int c = 0; c < 0x100; c++)
+	{
+		bool		ctrl = (c < 0x20 && c != '\n') || c == 0x7f;
+
+		if (c == '"' || c == '\\' || c == '\n')
+			continue;
+		for (size_t pos = 7; pos < 7 + 16; pos++)
+		{
+			char	   *t = strdup(base);
+			bool		okp;
+
+			t[pos] = (char) c;	/* inside the first identity */
+			okp = mi_label_parse(t, blen, &l, err, sizeof(err));
+			if (okp)
+				mi_label_free(&l);
+			if (ctrl && (okp || strstr(err, "control character") == NULL))
+				missed++;
+			if (!ctrl && !okp)
+				wrong++;
+			free(t);
+		}
+	}
+	ok(missed == 0, "every control byte at 16 offsets is refused (%d missed)", missed);
+	ok(wrong == 0, "no other byte is refused (%d wrongly)", wrong);
+}
+
 int
 main(void)
 {
+	test_control_scan();
 	test_parse();
 	test_errors();
 	test_timestamps();

@@ -9,6 +9,7 @@
 #include "mi_alloc.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <time.h>
 
 #include "pattern.h"
@@ -987,6 +988,88 @@ may(const char *identity)
 	return r;
 }
 
+/* a plain URI literal, the slow way (the rules of uri_wellformed, no * { }) */
+static bool
+naive_uri_literal(const char *v, size_t len)
+{
+	size_t		i = 0;
+	size_t		start;
+
+	for (size_t k = 0; k < len; k++)
+	{
+		unsigned char c = (unsigned char) v[k];
+
+		if (c <= 0x20 || c >= 0x7f || strchr("%?#*{}", c) != NULL)
+			return false;
+	}
+	if (len == 0 || !isalpha((unsigned char) v[0]))
+		return false;
+	while (i < len && (isalnum((unsigned char) v[i]) || v[i] == '+' || v[i] == '.' || v[i] == '-'))
+		i++;
+	if (len - i < 3 || memcmp(v + i, "://", 3) != 0)
+		return false;
+	i += 3;
+	start = i;
+	while (i < len && v[i] != '/')
+		i++;
+	if (i == start)
+		return false;
+	while (i < len)
+	{
+		start = ++i;
+		while (i < len && v[i] != '/')
+			i++;
+		if (i == start || (i - start == 1 && v[start] == '.') ||
+			(i - start == 2 && v[start] == '.' && v[start + 1] == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* the fast literal check agrees with the slow one on many strings */
+static void
+test_literal_differential(void)
+{
+	static const char alphabet[] = "ab:/./.%?#*{}~ \x7f\x80\x01AZ09+-_";
+	const char *prefixes[] = {"", "s://", "spiffe://", "spiffe://h", "spiffe://h/", "x-1.+://a/"};
+	unsigned	seed = 12345;
+	int			disagree = 0;
+	int			plain = 0;
+	char		id[80];
+
+	for (int n = 0; n < 200000; n++)
+	{
+		const char *pre = prefixes[n % 6];
+		size_t		plen = strlen(pre);
+		size_t		len = (seed = seed * 1103515245 + 12345) >> 16 & 31;
+
+		memcpy(id, "uri:", 4);
+		memcpy(id + 4, pre, plen);
+		for (size_t k = 0; k < len; k++)
+		{
+			seed = seed * 1103515245 + 12345;
+			id[4 + plen + k] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		len += plen;
+		if ((mi_identity_literal(id, len + 4) == MI_LITERAL_URI) !=
+			naive_uri_literal(id + 4, len))
+		{
+			if (disagree < 5)
+			{
+				printf("# disagree (fast %d): '", mi_identity_literal(id, len + 4) == MI_LITERAL_URI);
+				for (size_t k = 0; k < len + 4; k++)
+					printf(isprint((unsigned char) id[k]) ? "%c" : "\\x%02x", (unsigned char) id[k]);
+				printf("'\n");
+			}
+			disagree++;
+		}
+		else if (naive_uri_literal(id + 4, len))
+			plain++;
+	}
+	ok(disagree == 0, "the URI literal check agrees with a naive one on 200000 strings (%d disagree)", disagree);
+	ok(plain > 1000, "... of which %d are plain literals", plain);
+}
+
 static void
 test_prefilter(void)
 {
@@ -1028,6 +1111,7 @@ int
 main(void)
 {
 	test_prefilter();
+	test_literal_differential();
 	test_uri();
 	test_dns();
 	test_email();
