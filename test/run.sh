@@ -6,7 +6,8 @@
 # Installs what is missing (apt-get), builds and installs the extension,
 # then runs, as an unprivileged user: the unit tests of the pure modules,
 # the pg_regress tests, the TAP tests (real TLS connections with real
-# certificates), the TAP tests again against a UBSan build of the module,
+# certificates), the TAP tests again against an ASan+UBSan build of the
+# module (the ASan runtime preloaded into Debian's postgres),
 # and each fuzz target briefly.  Ends with one line
 # "total: N passed, M failed".
 set -euo pipefail
@@ -48,8 +49,8 @@ if [ -n "$r" ]; then passed=$((passed + r)); fi
 if [ -n "$rf" ]; then set -- $rf; failed=$((failed + $1)); passed=$((passed + $2 - $1)); fi
 count_prove "$logdir/installcheck.log"
 
-say "TAP suite again, the server running mtls_ident built with UBSan (test/sanitize.sh)"
-if bash "$top/test/sanitize.sh" 2>&1 | tee "$logdir/sanitize.log"; then :; else status=1; fi
+say "TAP suite again, the server running mtls_ident built with ASan and UBSan (test/sanitize.sh)"
+if SANITIZE=address bash "$top/test/sanitize.sh" 2>&1 | tee "$logdir/sanitize.log"; then :; else status=1; fi
 count_prove "$logdir/sanitize.log"
 if grep -q "sanitize: REPORTS FOUND" "$logdir/sanitize.log"; then
 	failed=$((failed + 1))
