@@ -276,6 +276,65 @@ dot_segment(const char *s, size_t len)
 	return (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.');
 }
 
+/* a set of bytes below 0x80, as a bitmap */
+static inline bool
+in_byteset(const uint64_t set[2], unsigned char c)
+{
+	return c < 128 && ((set[c >> 6] >> (c & 63)) & 1) != 0;
+}
+
+/* bytes of a URI SAN that could match: 0x21-0x7e except % ? # */
+static const uint64_t uri_san_bytes[2] = {
+	UINT64_C(0x7fffffd600000000), UINT64_C(0x7fffffffffffffff)
+};
+
+/* bytes of a plain URI literal: the above except * { } (pattern syntax) */
+static const uint64_t uri_plain_bytes[2] = {
+	UINT64_C(0x7ffffbd600000000), UINT64_C(0x57ffffffffffffff)
+};
+
+/*
+ * Is v[0..len) of the form scheme://authority[/path], with a non-empty
+ * authority, a path of non-empty segments other than "." and "..", and
+ * only bytes of the set (the scheme's and the separators are in every set
+ * used here)?  On success *prefix_len is the length of "scheme://authority".
+ */
+static bool
+uri_shape(const char *v, size_t len, const uint64_t bytes[2],
+		  size_t *prefix_len)
+{
+	size_t		s = scheme_len(v, len);
+	size_t		i;
+	size_t		start;
+
+	if (s == 0 || len - s < 3 || memcmp(v + s, "://", 3) != 0)
+		return false;
+	start = i = s + 3;
+	while (i < len && v[i] != '/')
+	{
+		if (!in_byteset(bytes, (unsigned char) v[i]))
+			return false;
+		i++;
+	}
+	if (i == start)
+		return false;			/* empty authority */
+	*prefix_len = i;
+	while (i < len)
+	{
+		/* v[i] == '/': one path segment */
+		start = ++i;
+		while (i < len && v[i] != '/')
+		{
+			if (!in_byteset(bytes, (unsigned char) v[i]))
+				return false;
+			i++;
+		}
+		if (i == start || dot_segment(v + start, i - start))
+			return false;
+	}
+	return true;
+}
+
 /*
  * A URI SAN that could ever match: printable ASCII without space, "%", "?"
  * and "#", of the form scheme://authority[/path] with a non-empty authority
@@ -285,42 +344,7 @@ dot_segment(const char *s, size_t len)
 static bool
 uri_wellformed(const char *v, size_t len, size_t *prefix_len)
 {
-	size_t		s;
-	size_t		i;
-	size_t		seg_start;
-
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) v[i];
-
-		if (!is_graph(c) || c == '%' || c == '?' || c == '#')
-			return false;
-	}
-	s = scheme_len(v, len);
-	if (s == 0 || len - s < 3 || memcmp(v + s, "://", 3) != 0)
-		return false;
-	i = s + 3;
-	while (i < len && v[i] != '/')
-		i++;
-	if (i == s + 3)
-		return false;			/* empty authority */
-	*prefix_len = i;
-	if (i == len)
-		return true;
-	/* path: i is at a '/' */
-	seg_start = i + 1;
-	for (i = seg_start; i <= len; i++)
-	{
-		if (i == len || v[i] == '/')
-		{
-			size_t		slen = i - seg_start;
-
-			if (slen == 0 || dot_segment(v + seg_start, slen))
-				return false;
-			seg_start = i + 1;
-		}
-	}
-	return true;
+	return uri_shape(v, len, uri_san_bytes, prefix_len);
 }
 
 /*
@@ -1347,55 +1371,16 @@ ci_equal(const char *a, const char *b, size_t len)
 	return true;
 }
 
-/* a byte of a plain URI literal: printable, no escape, query, fragment or pattern syntax */
-static inline bool
-uri_plain_char(unsigned char c)
-{
-	/* bit c: 0x21-0x7e except % ? # * { } (is_graph, not uri_wellformed's
-	 * exclusions, not pattern syntax) */
-	static const uint64_t plain[2] = {
-		UINT64_C(0x7ffffbd600000000), UINT64_C(0x57ffffffffffffff)
-	};
-
-	return c < 128 && ((plain[c >> 6] >> (c & 63)) & 1) != 0;
-}
-
 /*
  * Is v[0..len) a well-formed URI SAN value (uri_wellformed) without "*",
- * "{" or "}" -- a URI pattern that can only match itself?  One pass.
+ * "{" or "}" -- a URI pattern that can only match itself?
  */
 static bool
 uri_plain_literal(const char *v, size_t len)
 {
-	size_t		s = scheme_len(v, len);
-	size_t		i;
-	size_t		start;
+	size_t		prefix_len;
 
-	if (s == 0 || len - s < 3 || memcmp(v + s, "://", 3) != 0)
-		return false;
-	start = i = s + 3;
-	while (i < len && v[i] != '/')
-	{
-		if (!uri_plain_char((unsigned char) v[i]))
-			return false;
-		i++;
-	}
-	if (i == start)
-		return false;			/* empty authority */
-	while (i < len)
-	{
-		/* v[i] == '/': one path segment */
-		start = ++i;
-		while (i < len && v[i] != '/')
-		{
-			if (!uri_plain_char((unsigned char) v[i]))
-				return false;
-			i++;
-		}
-		if (i == start || dot_segment(v + start, i - start))
-			return false;
-	}
-	return true;
+	return uri_shape(v, len, uri_plain_bytes, &prefix_len);
 }
 
 MiLiteral
