@@ -289,12 +289,44 @@ collect_rules_or_refuse(Port *port, Oid roleid, const MiCert *cert,
 	return NULL;				/* not reached */
 }
 
-static void decide_login(Port *port, Oid roleid, bool deferred);
+static void decide_login(Port *port, Oid roleid, MiCert *cert,
+						 const char *unreadable, bool deferred);
+
+/*
+ * The client's certificate, read once per login (in TopMemoryContext: it
+ * lives as long as the session): NULL without one, or when it cannot be
+ * read, with the reason in *unreadable then.
+ */
+static MiCert *
+read_client_cert(Port *port, const char **unreadable)
+{
+	MiCert	   *cert;
+	char		err[256];
+	MemoryContext oldcxt;
+
+	*unreadable = NULL;
+	if (!port->ssl_in_use || port->peer == NULL || !port->peer_cert_valid)
+		return NULL;
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	cert = palloc0(sizeof(MiCert));
+	err[0] = '\0';
+	if (!mi_read_peer_certificate(port, cert, err, sizeof(err)))
+	{
+		pfree(cert);
+		cert = NULL;
+		*unreadable = pstrdup(err);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	mi_crl_note_chain(SSL_get0_verified_chain(port->ssl));
+	return cert;
+}
 
 /* a decision put off until a database is selected (see decide_login) */
 static bool deferred_pending = false;
 static Port *deferred_port = NULL;
 static Oid	deferred_roleid = InvalidOid;
+static MiCert *deferred_cert = NULL;
+static const char *deferred_unreadable = NULL;
 
 static void
 deferred_decision(XactEvent event, void *arg)
@@ -302,13 +334,16 @@ deferred_decision(XactEvent event, void *arg)
 	if (!deferred_pending || event != XACT_EVENT_PRE_COMMIT)
 		return;
 	deferred_pending = false;
-	decide_login(deferred_port, deferred_roleid, true);
+	decide_login(deferred_port, deferred_roleid, deferred_cert,
+				 deferred_unreadable, true);
 }
 
 static void
 mi_client_auth(Port *port, int status)
 {
 	Oid			roleid;
+	MiCert	   *cert;
+	const char *unreadable;
 
 	if (prev_client_auth_hook)
 		prev_client_auth_hook(port, status);
@@ -321,7 +356,8 @@ mi_client_auth(Port *port, int status)
 	if (!OidIsValid(roleid))
 		return;
 
-	decide_login(port, roleid, false);
+	cert = read_client_cert(port, &unreadable);
+	decide_login(port, roleid, cert, unreadable, false);
 }
 
 /*
@@ -333,33 +369,14 @@ mi_client_auth(Port *port, int status)
  * after AuthenticationOk instead of before it.
  */
 static void
-decide_login(Port *port, Oid roleid, bool deferred)
+decide_login(Port *port, Oid roleid, MiCert *cert, const char *unreadable,
+			 bool deferred)
 {
-	MiCert	   *cert = NULL;
-	char		err[256];
-	const char *unreadable = NULL;
 	MiRuleSet  *rules;
 	MiDecisionInput in;
 	MiDecision	d;
-	MemoryContext oldcxt;
 	int64_t		now = (int64_t) time(NULL);
 	char		client_addr[MI_SLOT_ADDR_LEN];
-
-	/* the certificate lives as long as the session: TopMemoryContext */
-	if (port->ssl_in_use && port->peer != NULL && port->peer_cert_valid)
-	{
-		oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-		cert = palloc0(sizeof(MiCert));
-		err[0] = '\0';
-		if (!mi_read_peer_certificate(port, cert, err, sizeof(err)))
-		{
-			pfree(cert);
-			cert = NULL;
-			unreadable = pstrdup(err);
-		}
-		MemoryContextSwitchTo(oldcxt);
-		mi_crl_note_chain(SSL_get0_verified_chain(port->ssl));
-	}
 
 	client_addr_text(port, client_addr, sizeof(client_addr));
 	rules = collect_rules_or_refuse(port, roleid, cert, client_addr);
@@ -367,11 +384,12 @@ decide_login(Port *port, Oid roleid, bool deferred)
 	{
 		if (!deferred)
 		{
-			if (cert != NULL)
-				mi_cert_free(cert);
+			/* the certificate already read is kept for later */
 			deferred_pending = true;
 			deferred_port = port;
 			deferred_roleid = roleid;
+			deferred_cert = cert;
+			deferred_unreadable = unreadable;
 			RegisterXactCallback(deferred_decision, NULL);
 			return;
 		}

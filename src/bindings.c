@@ -202,53 +202,41 @@ mi_label_check_hook(const ObjectAddress *object, const char *seclabel)
 	mi_label_free(&label);
 }
 
-bool		mi_labels_deferred = false;
+/* set when a label could not be read yet (see fetch_label_text) */
+static bool labels_deferred = false;
 
 /*
  * The enforcer's per-sweep cache of parsed labels (mi_sweep_labels_begin):
  * a few hundred sessions of one role need its label parsed once a sweep,
  * not once a session.  A plain array: a sweep sees few distinct roles.
  */
-typedef struct MiCachedLabel
+typedef struct MiSweepLabel
 {
 	Oid			roleid;
 	bool		found;
 	MiLabel		label;
-} MiCachedLabel;
+} MiSweepLabel;
 
-static MemoryContext label_cache_cxt = NULL;
-static MiCachedLabel *label_cache = NULL;
-static int	label_cache_n = 0;
-static int	label_cache_cap = 0;
+static MemoryContext sweep_cxt = NULL;
+static MiSweepLabel *sweep_labels = NULL;
+static int	sweep_nlabels = 0;
+static int	sweep_cap = 0;
 
 void
 mi_sweep_labels_begin(MemoryContext cxt)
 {
-	label_cache_cxt = cxt;
-	label_cache = NULL;
-	label_cache_n = 0;
-	label_cache_cap = 0;
+	sweep_cxt = cxt;
+	sweep_labels = NULL;
+	sweep_nlabels = 0;
+	sweep_cap = 0;
 }
 
 void
 mi_sweep_labels_end(void)
 {
-	label_cache_cxt = NULL;
-	label_cache = NULL;
-	label_cache_n = 0;
-	label_cache_cap = 0;
+	mi_sweep_labels_begin(NULL);	/* forget the entries; cxt owns them */
 }
 
-/*
- * Fetch the role's label text with one index scan of pg_shseclabel (what
- * GetSecurityLabel does, but looking at the datum before detoasting it).
- * pg_shseclabel.label is moved to pg_toast_3592 once the row exceeds about
- * 2 kB compressed (some 20 bindings with incompressible identities).
- * Reading such a value opens the TOAST table through the relation cache,
- * which needs pg_class: impossible before a database is selected, and a
- * FATAL nothing can catch.  Then set mi_labels_deferred and return NULL:
- * the caller decides again once a database is selected.
- */
 /*
  * A label stored out of line: from the shared label cache when it has it
  * (label_cache.c says why that is safe); else detoasted, which needs a
@@ -277,7 +265,7 @@ fetch_external_label(Oid roleid, HeapTuple tup, Datum d, bool shared_cache)
 		return label;
 	if (!OidIsValid(MyDatabaseId))
 	{
-		mi_labels_deferred = true;
+		labels_deferred = true;
 		return NULL;
 	}
 	label = TextDatumGetCString(d);
@@ -285,6 +273,17 @@ fetch_external_label(Oid roleid, HeapTuple tup, Datum d, bool shared_cache)
 	return label;
 }
 
+/*
+ * Fetch the role's label text with one scan of pg_shseclabel (what
+ * GetSecurityLabel does, but looking at the datum before detoasting it).
+ * pg_shseclabel.label is moved to pg_toast_3592 once the row exceeds about
+ * 2 kB compressed (some 20 bindings with incompressible identities).
+ * Reading such a value opens the TOAST table through the relation cache,
+ * which needs pg_class: impossible before a database is selected, and a
+ * FATAL nothing can catch.  Unless the shared label cache has its text,
+ * set labels_deferred and return NULL: the caller decides again once a
+ * database is selected.
+ */
 static char *
 fetch_label_text(Oid roleid, bool shared_cache)
 {
@@ -324,9 +323,6 @@ fetch_label_text(Oid roleid, bool shared_cache)
 			;					/* not written by SECURITY LABEL; no label */
 		else if (VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(d)))
 			result = fetch_external_label(roleid, tup, d, shared_cache);
-		else if (!OidIsValid(MyDatabaseId) &&
-				 VARATT_IS_EXTERNAL(DatumGetPointer(d)))
-			mi_labels_deferred = true;	/* cannot happen for a catalog tuple */
 		else
 			result = TextDatumGetCString(d);
 	}
@@ -335,20 +331,20 @@ fetch_label_text(Oid roleid, bool shared_cache)
 	return result;
 }
 
-/* a new cache entry, "no label" until filled in (in label_cache_cxt) */
-static MiCachedLabel *
-label_cache_slot(Oid roleid)
+/* a new cache entry, "no label" until filled in (in sweep_cxt) */
+static MiSweepLabel *
+sweep_label_slot(Oid roleid)
 {
-	MiCachedLabel *c;
+	MiSweepLabel *c;
 
-	if (label_cache_n == label_cache_cap)
+	if (sweep_nlabels == sweep_cap)
 	{
-		label_cache_cap = label_cache_cap == 0 ? 16 : label_cache_cap * 2;
-		label_cache = label_cache == NULL
-			? MemoryContextAlloc(label_cache_cxt, sizeof(MiCachedLabel) * label_cache_cap)
-			: repalloc(label_cache, sizeof(MiCachedLabel) * label_cache_cap);
+		sweep_cap = sweep_cap == 0 ? 16 : sweep_cap * 2;
+		sweep_labels = sweep_labels == NULL
+			? MemoryContextAlloc(sweep_cxt, sizeof(MiSweepLabel) * sweep_cap)
+			: repalloc(sweep_labels, sizeof(MiSweepLabel) * sweep_cap);
 	}
-	c = &label_cache[label_cache_n++];
+	c = &sweep_labels[sweep_nlabels++];
 	memset(c, 0, sizeof(*c));
 	c->roleid = roleid;
 	return c;
@@ -365,30 +361,30 @@ read_role_label(Oid roleid, MiLabel *out, bool shared_cache)
 	MemoryContext oldcxt = NULL;
 
 	memset(out, 0, sizeof(*out));
-	if (label_cache_cxt != NULL)
+	if (sweep_cxt != NULL)
 	{
-		for (int i = 0; i < label_cache_n; i++)
-			if (label_cache[i].roleid == roleid)
+		for (int i = 0; i < sweep_nlabels; i++)
+			if (sweep_labels[i].roleid == roleid)
 			{
-				*out = label_cache[i].label;
-				return label_cache[i].found;
+				*out = sweep_labels[i].label;
+				return sweep_labels[i].found;
 			}
 	}
 
 	text = fetch_label_text(roleid, shared_cache);
 	if (text == NULL)
 	{
-		if (label_cache_cxt != NULL && !mi_labels_deferred)
-			(void) label_cache_slot(roleid);
+		if (sweep_cxt != NULL && !labels_deferred)
+			(void) sweep_label_slot(roleid);
 		return false;
 	}
-	if (label_cache_cxt != NULL)
-		oldcxt = MemoryContextSwitchTo(label_cache_cxt);
+	if (sweep_cxt != NULL)
+		oldcxt = MemoryContextSwitchTo(sweep_cxt);
 	parse_label_or_error(text, out, roleid);
 	pfree(text);
-	if (label_cache_cxt != NULL)
+	if (sweep_cxt != NULL)
 	{
-		MiCachedLabel *c = label_cache_slot(roleid);
+		MiSweepLabel *c = sweep_label_slot(roleid);
 
 		c->found = true;
 		c->label = *out;
@@ -463,11 +459,6 @@ add_rule(MiRuleSet *set, int *cap, MiBinding *b, const char *source,
 				 errmsg("invalid mtls_ident binding \"%s\" on role with OID %u",
 						b->identity, roleid),
 				 errdetail("%s", err)));
-	if (templates_only && !mi_pattern_has_role(p))
-	{
-		mi_pattern_free(p);
-		return;
-	}
 	if (set->nrules == *cap)
 	{
 		*cap = *cap * 2;
@@ -495,7 +486,7 @@ mi_collect_rules(Oid roleid, const char *rolename, const MiCert *cert)
 	int			qtail = 0;
 
 	set->rules = palloc(sizeof(MiRule) * cap);
-	mi_labels_deferred = false;
+	labels_deferred = false;
 
 	/* the role's own bindings all apply */
 	if (read_role_label(roleid, &label, true))
@@ -553,7 +544,7 @@ mi_collect_rules(Oid roleid, const char *rolename, const MiCert *cert)
 	}
 	pfree(queue);
 	mi_san_index_free(ix);
-	if (mi_labels_deferred)
+	if (labels_deferred)
 		return NULL;
 	return set;
 }

@@ -36,27 +36,22 @@ extern void mi_write_role_label(Oid roleid, const MiLabel *label);
  * directly or indirectly.  Allocated in the current memory context.
  * With a certificate, the role's exact bindings that cannot match it are
  * counted (nskipped) rather than compiled (mi_san_index_may_match); pass
- * NULL to compile them all.
+ * NULL to compile them all.  Returns NULL when a label stored out of line
+ * cannot be read yet (before a database is selected, and not in the shared
+ * label cache): the caller decides again once a database is selected.
  */
 extern MiRuleSet *mi_collect_rules(Oid roleid, const char *rolename,
 								   const MiCert *cert);
 
 /*
- * The enforcer's sweep: between begin and end, mi_read_role_label parses
- * each role's label once and hands out the same (cxt-allocated) copy;
+ * The enforcer's sweep: between begin and end, each role's label is read
+ * and parsed once and the same (cxt-allocated) copy handed out;
  * callers must not free or change it.  Labels changed during the sweep
  * are seen by the next one.
  */
 extern void mi_sweep_labels_begin(MemoryContext cxt);
 extern void mi_sweep_labels_end(void);
 
-/*
- * Before a database is selected (in ClientAuthentication_hook), a label
- * stored out of line (TOAST) cannot be read: mi_read_role_label then sets
- * this flag and reports no label, and mi_collect_rules returns NULL.  The
- * caller decides again once a database is selected.
- */
-extern bool mi_labels_deferred;
 
 /* compile "kind:pattern", raising a clear ERROR when it is invalid */
 extern MiPattern *mi_compile_identity(const char *identity);

@@ -196,7 +196,6 @@ add_binding_owned(MiLabel *label, int *cap, char *identity, char *issuer)
 	b->literal = 0;
 }
 
-
 /* parse state of one line */
 typedef struct LineScan
 {
