@@ -6,6 +6,10 @@
 #     SANITIZE=address bash test/sanitize.sh   # ASan + UBSan, the ASan runtime preloaded (what test/run.sh runs)
 #     SANITIZE_KEEP=1 ...                      # keep the scratch directory
 #     SANITIZE_TESTS="test/t/010_login.pl" ... # only these TAP files
+#     SANITIZE=none ...                        # no sanitizer: this tree's plain
+#                                              # build, nothing installed (for
+#                                              # developers running TAP files
+#                                              # side by side)
 #
 # Builds the extension instrumented in a scratch copy of the tree and runs
 # every TAP test against it, without installing anything: the server runs
@@ -43,12 +47,15 @@ case $kind in
 	undefined)
 		san='-fsanitize=undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined'
 		runtime=libubsan ;;
+	none)
+		san=''
+		runtime=mtls_ident ;;
 	address)
 		san='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined'
 		runtime=libasan
 		libasan=$(gcc -print-file-name=libasan.so)
 		[ -e "$libasan" ] || { echo "sanitize: no ASan runtime ($libasan)" >&2; exit 2; } ;;
-	*) echo "sanitize: SANITIZE is undefined or address" >&2; exit 2 ;;
+	*) echo "sanitize: SANITIZE is undefined, address or none" >&2; exit 2 ;;
 esac
 
 work=$(scratch_copy "$top")
@@ -73,7 +80,7 @@ trap cleanup EXIT
 say "sanitize: building with $san"
 as_runas make -s -C "$work" PG_CONFIG=$PG_CONFIG COPT="$san" >/dev/null
 # (not "ldd | grep -q": with pipefail, grep's early exit can fail the pipe)
-case $(ldd "$work/mtls_ident.so") in
+[ "$kind" = none ] || case $(ldd "$work/mtls_ident.so") in
 	*"$runtime"*) ;;
 	*) echo "sanitize: the build is not instrumented" >&2; exit 2 ;;
 esac
@@ -150,7 +157,7 @@ as_runas env PATH="$path" pg_ctl -D "$probe" -l "$work/probe.log" -w start >/dev
 	|| { echo "sanitize: the probe cluster did not start" >&2; cat "$work/probe.log" >&2; exit 2; }
 pm=$(head -1 "$probe/postmaster.pid")
 maps_ok=1
-grep -q "/$runtime\.so" "/proc/$pm/maps" || maps_ok=0
+[ "$kind" = none ] || grep -q "/$runtime\.so" "/proc/$pm/maps" || maps_ok=0
 grep -qF "$ov$libdir/mtls_ident.so" "/proc/$pm/maps" || maps_ok=0
 grep -qF "$ovbin/postgres" "/proc/$pm/maps" || maps_ok=0
 if [ "$kind" = address ]; then grep -qF "$work/asan_initfirst.so" "/proc/$pm/maps" || maps_ok=0; fi
