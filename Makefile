@@ -26,7 +26,7 @@ OBJS = \
 	src/expiry.o
 
 EXTENSION = mtls_ident
-DATA = sql/mtls_ident--1.0.sql
+DATA = sql/mtls_ident--1.0.sql sql/mtls_ident--1.0--1.1.sql
 PGFILEDESC = "mtls_ident - TLS client certificates as role identities"
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -36,6 +36,9 @@ static const char *const reason_names[MI_NUM_REASONS] = {
 	[MI_REASON_EXPIRED] = "expired",
 	[MI_REASON_NOT_CLIENT_AUTH] = "not_client_auth",
 	[MI_REASON_LIFETIME_TOO_LONG] = "lifetime_too_long",
+	[MI_REASON_NO_ROLE] = "no_role",
+	[MI_REASON_OCSP_UNKNOWN] = "ocsp_unknown",
+	[MI_REASON_OCSP_UNAVAILABLE] = "ocsp_unavailable",
 };
 
 const char *

@@ -27,6 +27,10 @@ typedef enum MiReason
 	MI_REASON_EXPIRED,
 	MI_REASON_NOT_CLIENT_AUTH,
 	MI_REASON_LIFETIME_TOO_LONG,
+	MI_REASON_NO_ROLE,			/* role does not exist (recorded, always
+								 * refused by PostgreSQL) */
+	MI_REASON_OCSP_UNKNOWN,		/* hard OCSP: responder said unknown */
+	MI_REASON_OCSP_UNAVAILABLE, /* hard OCSP: no valid answer in time */
 	MI_NUM_REASONS
 } MiReason;
 
