@@ -10,6 +10,8 @@
 #                                              # build, nothing installed (for
 #                                              # developers running TAP files
 #                                              # side by side)
+#     SANITIZE_REGRESS=1 ...                   # also the pg_regress tests
+#     SANITIZE_TESTS=none ...                  # no TAP file
 #
 # Builds the extension instrumented in a scratch copy of the tree and runs
 # every TAP test against it, without installing anything: the server runs
@@ -170,14 +172,26 @@ else
 fi
 as_runas env PATH="$path" pg_ctl -D "$probe" -m fast stop >/dev/null
 
-say "sanitize: TAP suite"
 status=0
-if ( cd "$work" && as_runas env PATH="$path" \
-	PG_REGRESS="$ov$libdir/pgxs/src/test/regress/pg_regress" \
-	prove --timer -I "$ov$libdir/pgxs/src/test/perl" -I test/t ${SANITIZE_TESTS:-test/t/*.pl} ); then
-	:
-else
-	status=1
+if [ "${SANITIZE_REGRESS:-0}" = 1 ]; then
+	say "sanitize: pg_regress tests"
+	if as_runas env PATH="$path" make -C "$work" PG_CONFIG="$ovbin/pg_config" TAP_TESTS= installcheck; then
+		:
+	else
+		status=1
+		[ -f "$work/regression.diffs" ] && cat "$work/regression.diffs"
+	fi
+fi
+
+if [ "${SANITIZE_TESTS:-}" != none ]; then
+	say "sanitize: TAP suite"
+	if ( cd "$work" && as_runas env PATH="$path" \
+		PG_REGRESS="$ov$libdir/pgxs/src/test/regress/pg_regress" \
+		prove --timer -I "$ov$libdir/pgxs/src/test/perl" -I test/t ${SANITIZE_TESTS:-test/t/*.pl} ); then
+		:
+	else
+		status=1
+	fi
 fi
 
 # reports land in log_path files or, for the UBSan runtime, on the server's
