@@ -69,6 +69,7 @@ dnmap      "CN=alice,O=Example"       alice
 dnmap      "/^CN=([^,]+),O=Example$"  \1
 bothmap    both-user                  bothrole
 othermap   x                          y
+shapes     "/^svc-([a-z]+)$"          \1
 EOF
 $node->start;
 $node->safe_psql(
@@ -80,6 +81,7 @@ $node->safe_psql(
 	CREATE ROLE controle LOGIN; CREATE ROLE tilde LOGIN;
 	CREATE ROLE staff NOLOGIN;
 	CREATE ROLE dave LOGIN IN ROLE staff; CREATE ROLE bob LOGIN IN ROLE staff;
+	CREATE ROLE bob2 LOGIN IN ROLE staff;
 	CREATE ROLE erin LOGIN;
 	CREATE ROLE alice LOGIN; CREATE ROLE app_ro LOGIN; CREATE ROLE bothrole LOGIN;
 });
@@ -108,7 +110,7 @@ sub rows
 my $r = rows('shapes', 'staff');
 is_deeply(
 	[ sort { $a <=> $b } keys %$r ],
-	[ 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16 ],
+	[ 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 21 ],
 	'one row per line of the map, comments and other maps left out, the continued line once');
 
 sub row_is
@@ -155,6 +157,8 @@ else
 	row_is($r, 11, '+staff', 'cn:x-grp', 'role "+staff" does not exist',
 		'+group (PostgreSQL 15): a role name like any other');
 }
+row_is($r, 21, 'staff', 'cn:~svc-(?=(?:[a-z]+)$){role}', '-',
+	'\1 with its own expression: the role is checked against it in a lookahead');
 row_is($r, 12, 'nn', '-', qr/uses a bound \{m,n\}, which bind\(\) refuses/,
 	'a bound: no identity');
 row_is($r, 13, 'controle', 'cn:cont-user', '-',
@@ -203,7 +207,7 @@ $node->safe_psql('postgres',
 	  WHERE b.note IS NULL});
 is( $node->safe_psql('postgres',
 		q{SELECT count(*) FROM mtls_ident.bindings}),
-	'9', 'bind() accepts every proposed binding that has no note');
+	'10', 'bind() accepts every proposed binding that has no note');
 
 my %cert;
 sub cn_cert
@@ -229,6 +233,8 @@ my @pairs = (
 	[ 'dave@example.com',  'bob',        'shapesdb', 0 ],
 	[ 'dave@example.com.x', 'dave',      'shapesdb', 0 ],
 	[ 'x.dave@example.com', 'dave',      'shapesdb', 0 ],
+	[ 'svc-dave',          'dave',       'shapesdb', 1 ],
+	[ 'svc-bob2',          'bob2',       'shapesdb', 0 ],
 	[ 'cont-user',         'controle',   'shapesdb', 1 ],
 	[ '~tilde{x}',         'tilde',      'shapesdb', 1 ],
 	[ '~tilde{x}x',        'tilde',      'shapesdb', 0 ],
