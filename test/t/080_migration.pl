@@ -35,6 +35,7 @@ my $node = new_node(
 		'hostssl dndb all 127.0.0.1/32 cert clientname=DN map=dnmap',
 		'hostssl both all 127.0.0.1/32 cert map=bothmap',
 		'hostssl bothdn all 127.0.0.1 255.255.255.255 cert "clientname=DN" map=bothmap',
+		'hostssl nomapdb all 127.0.0.1/32 cert',
 		'hostssl all all 127.0.0.1/32 cert map=app'));
 my $v16 = $node->pg_version >= 16;
 
@@ -75,7 +76,7 @@ $node->start;
 $node->safe_psql(
 	'postgres', q{
 	CREATE EXTENSION mtls_ident;
-	CREATE DATABASE shapesdb; CREATE DATABASE dndb;
+	CREATE DATABASE shapesdb; CREATE DATABASE dndb; CREATE DATABASE nomapdb;
 	CREATE ROLE legacy_app LOGIN; CREATE ROLE spaced LOGIN;
 	CREATE ROLE apps LOGIN; CREATE ROLE svcrole LOGIN;
 	CREATE ROLE controle LOGIN; CREATE ROLE tilde LOGIN;
@@ -262,6 +263,24 @@ for my $p (@pairs)
 		$pg ? 't' : 'f',
 		"$what: the proposed bindings " . ($pg ? 'admit' : 'refuse') . ' it too');
 }
+
+# doc/migration.md: a cert line without map= compares the CN with the role
+# name, and cn:{role} on a group of those roles says the same.
+$node->safe_psql('postgres', q{SELECT mtls_ident.bind('staff', 'cn:{role}')});
+for my $p (['dave', 'dave', 1], ['dave', 'bob', 0], ['Dave', 'dave', 0], ['dave2', 'dave', 0])
+{
+	my ($cn, $role, $pg) = @$p;
+	my $c = cn_cert($cn);
+	my ($ret) = $node->psql('postgres', 'SELECT 1',
+		connstr => client_connstr($node, $c, user => $role, dbname => 'nomapdb'),
+		extra_params => ['-w']);
+	is($ret == 0 ? 1 : 0, $pg, "CN=$cn as $role: cert without map " . ($pg ? 'admits' : 'refuses'));
+	is( $node->safe_psql('postgres',
+			'SELECT allowed FROM mtls_ident.check($pem$' . cert_pem($c) . '$pem$, ' . ql($role) . ')'),
+		$pg ? 't' : 'f',
+		"CN=$cn as $role: cn:{role} on the group " . ($pg ? 'admits' : 'refuses') . ' it too');
+}
+$node->safe_psql('postgres', q{SELECT mtls_ident.unbind('staff', 'cn:{role}')});
 
 # The documented differences, shown: \1 admits any role PostgreSQL's map
 # admits, the {role} binding only members of the group it is bound to; cn:
