@@ -374,6 +374,8 @@ $fn$;
 -- comment, a final backslash continues the line); pg_hba_file_rules does
 -- not show clientname.  The method is the 5th field, or the 6th after an
 -- address and a separate netmask; the last clientname option wins.
+-- EXECUTE stays with PUBLIC, like the other helpers here: it runs with the
+-- caller's rights and reads only what pg_read_file lets the caller read.
 CREATE FUNCTION mtls_ident._hba_clientname(file text, line_no int)
 RETURNS text
 LANGUAGE plpgsql VOLATILE STRICT
