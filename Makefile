@@ -32,7 +32,7 @@ PGFILEDESC = "mtls_ident - TLS client certificates as role identities"
 PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK += -lssl -lcrypto
 
-REGRESS = bind labels cert_sql
+REGRESS = bind labels cert_sql migration
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=$(CURDIR)/tmp_check_regress
 
 TAP_TESTS = 1
