@@ -169,7 +169,19 @@ sub family
 	return map { $_ => $m->{$_} } grep { /^\Q$name\E\{/ } keys %$m;
 }
 
+# A metric value compared as a number (the exporter writes 5464392 as
+# 5.464392e+06).
+sub num_is
+{
+	my ($got, $want, $name) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	ok(defined $got && $got eq 'NaN' ? $want eq 'NaN' : defined $got && $got == $want,
+		"$name: " . ($got // 'missing') . " == $want");
+	return;
+}
+
 my ($t0, $t1, $m, $type, $text) = scrape();
+note("first scrape:\n$text");
 ok(1, 'the exporter serves mtls_ident metrics');
 
 # ---------------------------------------------------------------------------
@@ -232,12 +244,12 @@ for my $r (@ident)
 {
 	my ($role, $id, $n, $na) = @$r;
 	my %l = (role => $role, identity => $id);
-	is($m->{ series('mtls_ident_identity_sessions', %l) },
+	num_is($m->{ series('mtls_ident_identity_sessions', %l) },
 		$n, "sessions of $role as $id");
 	expiry_ok($m->{ series('mtls_ident_identity_seconds_to_expiry', %l) },
 		$na, "seconds to expiry of $role as $id");
 }
-is($m->{ series('mtls_ident_identity_sessions', role => 'billing',
+num_is($m->{ series('mtls_ident_identity_sessions', role => 'billing',
 	identity => 'uri:spiffe://example.org/ns/prod/sa/billing') },
 	2, 'two sessions of one certificate make one series of 2');
 
@@ -250,16 +262,16 @@ is(scalar keys %fam, scalar @roles, 'one mtls_ident_role_sessions series per rol
 for my $r (@roles)
 {
 	my ($role, $n, $na, $soon) = @$r;
-	is($m->{ series('mtls_ident_role_sessions', role => $role) },
+	num_is($m->{ series('mtls_ident_role_sessions', role => $role) },
 		$n, "sessions of role $role");
 	expiry_ok($m->{ series('mtls_ident_role_min_seconds_to_expiry', role => $role) },
 		$na, "first expiry of role $role");
-	is($m->{ series('mtls_ident_role_sessions_expiring_24h', role => $role) },
+	num_is($m->{ series('mtls_ident_role_sessions_expiring_24h', role => $role) },
 		$soon, "sessions of role $role expiring within 24 h");
 }
-is($m->{ series('mtls_ident_role_sessions_expiring_24h', role => 'billing') },
+num_is($m->{ series('mtls_ident_role_sessions_expiring_24h', role => 'billing') },
 	2, 'billing: the two sessions of the 2-hour certificate expire within 24 h');
-is($m->{ series('mtls_ident_role_sessions_expiring_24h', role => 'ops') },
+num_is($m->{ series('mtls_ident_role_sessions_expiring_24h', role => 'ops') },
 	0, 'ops: none expires within 24 h');
 is($type->{$_}, 'gauge', "$_ is a gauge")
   for qw(mtls_ident_identity_seconds_to_expiry mtls_ident_role_min_seconds_to_expiry);
@@ -295,14 +307,14 @@ sub check_auth
 
 check_auth('after three refusals');
 is($type->{mtls_ident_auth_total}, 'counter', 'mtls_ident_auth_total is a counter');
-is($m->{ series('mtls_ident_auth_total', outcome => 'reject', reason => 'no_match') },
+num_is($m->{ series('mtls_ident_auth_total', outcome => 'reject', reason => 'no_match') },
 	2, 'the two no_match refusals are counted');
-is($m->{ series('mtls_ident_auth_total', outcome => 'reject', reason => 'no_binding') },
+num_is($m->{ series('mtls_ident_auth_total', outcome => 'reject', reason => 'no_binding') },
 	1, 'the no_binding refusal is counted');
 
 cert_refused($node, $cert_x, 'ops', 'no_match', 'one more refusal');
 check_auth('after a fourth refusal');
-is($m->{ series('mtls_ident_auth_total', outcome => 'reject', reason => 'no_match') },
+num_is($m->{ series('mtls_ident_auth_total', outcome => 'reject', reason => 'no_match') },
 	3, 'the counter follows a new refusal');
 
 # ---------------------------------------------------------------------------
@@ -317,9 +329,9 @@ ok(scalar(grep { $_->[0] eq 'mtls_ident sessions' } @shm),
 is(scalar keys %fam, scalar @shm, 'one shared memory series per mtls_ident allocation');
 for my $r (@shm)
 {
-	is($m->{ series('mtls_ident_shmem_size_bytes', name => $r->[0]) },
+	num_is($m->{ series('mtls_ident_shmem_size_bytes', name => $r->[0]) },
 		$r->[1], "size of \"$r->[0]\"");
-	is($m->{ series('mtls_ident_shmem_allocated_bytes', name => $r->[0]) },
+	num_is($m->{ series('mtls_ident_shmem_allocated_bytes', name => $r->[0]) },
 		$r->[2], "allocated size of \"$r->[0]\"");
 }
 
@@ -378,29 +390,29 @@ if ($have_rs)
 			my ($metric, $at) = @$_;
 			if ($at eq '')
 			{
-				is($v->($metric), 'NaN', "$src $loc: $metric is NaN (never)");
+				num_is($v->($metric), 'NaN', "$src $loc: $metric is NaN (never)");
 			}
 			else
 			{
 				my $got = $v->($metric);
-				ok($got >= $t0 - $at - 1 && $got <= $t1 - $at + 1,
+				ok(defined $got && $got >= $t0 - $at - 1 && $got <= $t1 - $at + 1,
 					"$src $loc: $metric $got");
 			}
 		}
 		if ($nu eq '')
 		{
-			is($v->('seconds_to_next_update'), 'NaN', "$src $loc: no nextUpdate");
+			num_is($v->('seconds_to_next_update'), 'NaN', "$src $loc: no nextUpdate");
 		}
 		else
 		{
 			expiry_ok($v->('seconds_to_next_update'), $nu,
 				"$src $loc: seconds to nextUpdate");
 		}
-		is($v->('succeeded'), $ok, "$src $loc: succeeded");
-		is($v->('error'),     $er, "$src $loc: error");
-		is($v->('failures'),  $f,  "$src $loc: failures");
-		is($v->('queries'),   $q,  "$src $loc: queries");
-		is($v->('entries'),   $e,  "$src $loc: entries");
+		num_is($v->('succeeded'), $ok, "$src $loc: succeeded");
+		num_is($v->('error'),     $er, "$src $loc: error");
+		num_is($v->('failures'),  $f,  "$src $loc: failures");
+		num_is($v->('queries'),   $q,  "$src $loc: queries");
+		num_is($v->('entries'),   $e,  "$src $loc: entries");
 	}
 	is($type->{mtls_ident_revocation_source_failures}, 'counter',
 		'failures is a counter');
