@@ -410,11 +410,11 @@ if ($have_rs)
 		}
 		num_is($v->('succeeded'), $ok, "$src $loc: succeeded");
 		num_is($v->('error'),     $er, "$src $loc: error");
-		num_is($v->('failures'),  $f,  "$src $loc: failures");
-		num_is($v->('queries'),   $q,  "$src $loc: queries");
+		num_is($v->('failures_total'), $f, "$src $loc: failures");
+		num_is($v->('queries_total'),  $q, "$src $loc: queries");
 		num_is($v->('entries'),   $e,  "$src $loc: entries");
 	}
-	is($type->{mtls_ident_revocation_source_failures}, 'counter',
+	is($type->{mtls_ident_revocation_source_failures_total}, 'counter',
 		'failures is a counter');
 	like($text, qr/^pg_exporter_last_scrape_error(?:\{[^}]*\})? 0$/m,
 		'the exporter ran every query without error');
