@@ -1,11 +1,12 @@
-# Clients unchanged: a client that does not use libpq -- node-postgres (npm
-# package pg 8, pure JavaScript, TLS from Node's own OpenSSL) -- logs in
-# with a client certificate, reads session_identity() and session_sans(),
-# gets the expiry WARNING as a notice, and is refused with PostgreSQL's own
-# error (SQLSTATE 28000) for a certificate that matches no binding.  The
-# package is installed by this test with npm into a cache directory
-# (MTLS_TEST_CACHE, default /tmp/mtls_ident-test-cache); when node or the
-# package cannot be had, the test fails.
+# Clients unchanged: clients that do not use libpq -- node-postgres (npm
+# package pg 8, pure JavaScript, TLS from Node's own OpenSSL) and pgjdbc
+# (Debian's libpostgresql-jdbc-java, Java's own TLS) -- log in with a
+# client certificate, read session_identity() and session_sans(), get the
+# expiry WARNING, and are refused with PostgreSQL's own error (SQLSTATE
+# 28000) for a certificate that matches no binding.  node-postgres is
+# installed by this test with npm into a cache directory (MTLS_TEST_CACHE,
+# default /tmp/mtls_ident-test-cache); when node, the npm package, pgjdbc
+# or javac cannot be had, the test fails.
 
 use strict;
 use warnings FATAL => 'all';
@@ -169,6 +170,115 @@ is( $node->safe_psql(
 		"SELECT count FROM mtls_ident.stats WHERE outcome = 'reject' AND reason = 'no_match'"),
 	'1',
 	'the refusal is counted in stats');
+
+# ---------------------------------------------------------------------------
+# pgjdbc (Debian's libpostgresql-jdbc-java): Java's own TLS (JSSE), no
+# OpenSSL at all on the client side
+# ---------------------------------------------------------------------------
+my $jar = '/usr/share/java/postgresql.jar';
+ok(-f $jar, "pgjdbc is installed ($jar)")
+  or die "pgjdbc is missing: install libpostgresql-jdbc-java (test/lib/common.sh lists it)";
+my $jdir = PostgreSQL::Test::Utils::tempdir('jdbc');
+open $fh, '>', "$jdir/Client.java" or die "$jdir/Client.java: $!";
+print $fh <<'JAVA';
+import java.sql.*;
+import java.util.Properties;
+
+/* One connection, one query: prints "ROW<TAB>who<TAB>identity<TAB>sans
+ * joined by |", a "WARNING<TAB>message" line per warning, or
+ * "ERROR<TAB>sqlstate<TAB>message". */
+public class Client {
+    public static void main(String[] a) {
+        Properties p = new Properties();
+        p.setProperty("user", a[2]);
+        p.setProperty("ssl", "true");
+        p.setProperty("sslmode", "verify-full");
+        p.setProperty("sslrootcert", a[3]);
+        p.setProperty("sslcert", a[4]);
+        p.setProperty("sslkey", a[5]);
+        String url = "jdbc:postgresql://" + a[0] + ":" + a[1] + "/postgres";
+        try (Connection c = DriverManager.getConnection(url, p);
+             Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(
+                 "SELECT current_user, mtls_ident.session_identity(), mtls_ident.session_sans()")) {
+            while (rs.next()) {
+                String[] sans = (String[]) rs.getArray(3).getArray();
+                System.out.println("ROW\t" + rs.getString(1) + "\t" + rs.getString(2)
+                                   + "\t" + String.join("|", sans));
+            }
+            for (SQLWarning w = st.getWarnings(); w != null; w = w.getNextWarning())
+                System.out.println("WARNING\t" + w.getMessage());
+            for (SQLWarning w = c.getWarnings(); w != null; w = w.getNextWarning())
+                System.out.println("WARNING\t" + w.getMessage());
+        } catch (SQLException e) {
+            System.out.println("ERROR\t" + e.getSQLState() + "\t" + e.getMessage());
+        }
+    }
+}
+JAVA
+close $fh;
+($out, $err) = ('', '');
+ok( IPC::Run::run([ 'javac', '-d', $jdir, '-cp', $jar, "$jdir/Client.java" ],
+		'<', \undef, '>', \$out, '2>', \$err),
+	'the JDBC client compiles')
+  or die "javac failed: $err";
+
+# pgjdbc wants the key as unencrypted PKCS#8 DER.
+sub pk8
+{
+	my ($cert) = @_;
+	my $der = "$jdir/" . ($cert =~ s{.*/}{}r) . '.pk8';
+	my ($o, $e) = ('', '');
+	IPC::Run::run([ 'openssl', 'pkcs8', '-topk8', '-nocrypt', '-outform', 'DER',
+			'-in', cert_path($cert, 'key'), '-out', $der ],
+		'<', \undef, '>', \$o, '2>', \$e)
+	  or die "openssl pkcs8: $e";
+	return $der;
+}
+
+sub jdbc_client
+{
+	my ($cert, $user) = @_;
+	my ($o, $e) = ('', '');
+	IPC::Run::run(
+		[
+			'java', '-cp', "$jar:$jdir", 'Client', '127.0.0.1', $node->port,
+			$user, pki_dir() . '/root_ca.crt', cert_path($cert, 'crt'), pk8($cert)
+		],
+		'<', \undef, '>', \$o, '2>', \$e)
+	  or die "java failed: $e";
+	return $o;
+}
+
+# Java refuses to parse a certificate whose subject is empty unless its
+# SAN extension is critical (RFC 5280 4.2.1.6), as mint_cert() makes them:
+# the JDBC certificates carry a CN (doc/clients.md).
+my $good_j = mint_cert(
+	cn => 'billing client',
+	san => [ spiffe('billing'), 'DNS:billing.example.org' ],
+	end_offset => 86400);
+my $intruder_j = mint_cert(cn => 'intruder', san => spiffe('intruder'));
+
+$offset = -s $node->logfile;
+my $jout = jdbc_client($good_j, 'billing');
+like($jout,
+	qr/^ROW\tbilling\turi:spiffe:\/\/example\.org\/ns\/prod\/sa\/billing\turi:spiffe:\/\/example\.org\/ns\/prod\/sa\/billing\|dns:billing\.example\.org$/m,
+	'pgjdbc logs in with the client certificate; session_identity() and session_sans() as with libpq')
+  or diag($jout);
+like($jout, qr/^WARNING\tyour client certificate expires in \d+ seconds/m,
+	'the expiry WARNING reaches pgjdbc as an SQLWarning');
+$node->wait_for_log(qr/outcome=accept reason=ok role="billing" database="postgres" client=127\.0\.0\.1\S* identity=uri:spiffe:/,
+	$offset);
+ok(1, 'the server logged the pgjdbc login as accepted');
+
+$offset = -s $node->logfile;
+$jout = jdbc_client($intruder_j, 'billing');
+like($jout,
+	qr/^ERROR\t28000\tFATAL: certificate authentication failed for user "billing"$/m,
+	'pgjdbc is refused with SQLSTATE 28000 and the generic message')
+  or diag($jout);
+$node->wait_for_log(qr/outcome=reject reason=no_match role="billing" /, $offset);
+ok(1, 'the server logged the pgjdbc refusal with reason no_match');
 
 $node->stop;
 done_testing();
