@@ -6,7 +6,8 @@
 # the same counters, certificate expiry within a second.  promtool (from
 # Debian's prometheus package, unpacked into a cache directory, never
 # installed: the package would start a server) checks the alerting rules,
-# runs their unit tests and lints the scraped metrics.
+# runs their unit tests and lints the scraped metrics.  Last, a server
+# without the library preloaded shows what MtlsIdentNotLoaded relies on.
 #
 # mtls_ident.revocation_sources arrives with extension 1.1; while it is
 # missing the revocation checks count as one FAILED test, unless
@@ -83,20 +84,30 @@ cert_refused($node, $cert_a, 'unbound', 'no_binding',
 # ---------------------------------------------------------------------------
 # The exporter, on 127.0.0.1 and a free port, connected as prom
 # ---------------------------------------------------------------------------
-my $port = PostgreSQL::Test::Cluster::get_free_port();
-my $dsn = sprintf("host=%s port=%d user=prom dbname=postgres sslmode=disable",
-	$node->host, $node->port);
-my ($ex_out, $ex_err) = ('', '');
-my $exporter = IPC::Run::start(
-	[
-		'env', "DATA_SOURCE_NAME=$dsn", $EXPORTER,
-		"--web.listen-address=127.0.0.1:$port",
-		"--extend.query-path=$QUERIES",
-		'--disable-default-metrics', '--disable-settings-metrics',
-		'--no-collector.database', '--no-collector.bgwriter'
-	],
-	'<', \undef, '>', \$ex_out, '2>', \$ex_err);
+my ($port, $exporter, $ex_out, $ex_err);
+
+# Start the exporter against $n's database postgres as role prom, on a new
+# free port; it becomes the one scrape() reads.
+sub start_exporter
+{
+	my ($n) = @_;
+	$port = PostgreSQL::Test::Cluster::get_free_port();
+	my $dsn = sprintf("host=%s port=%d user=prom dbname=postgres sslmode=disable",
+		$n->host, $n->port);
+	($ex_out, $ex_err) = ('', '');
+	$exporter = IPC::Run::start(
+		[
+			'env', "DATA_SOURCE_NAME=$dsn", $EXPORTER,
+			"--web.listen-address=127.0.0.1:$port",
+			"--extend.query-path=$QUERIES",
+			'--disable-default-metrics', '--disable-settings-metrics',
+			'--no-collector.database', '--no-collector.bgwriter'
+		],
+		'<', \undef, '>', \$ex_out, '2>', \$ex_err);
+	return;
+}
 END { $exporter->kill_kill if $exporter; }
+start_exporter($node);
 
 # Scrape /metrics: (time before, time after, { "name{labels}" => value },
 # { name => type }, raw text).  Labels are sorted; the exporter's own
@@ -485,6 +496,27 @@ sub promtool
 
 $_->quit for @sessions;
 $exporter->kill_kill;
-undef $exporter;
 $node->stop;
+
+# ---------------------------------------------------------------------------
+# A server without the library preloaded (what MtlsIdentNotLoaded detects):
+# no shared memory series, while the mode series are there -- all 0, or,
+# when postgresql.conf still sets mtls_ident.mode, a placeholder that reads
+# like a mode in force.
+# ---------------------------------------------------------------------------
+my $bare = new_node('unloaded', preload => 0,
+	conf => "mtls_ident.mode = 'audit'\n");
+$bare->start;
+$bare->safe_psql('postgres', 'CREATE ROLE prom LOGIN IN ROLE pg_monitor');
+start_exporter($bare);
+($t0, $t1, $m, $type, $text) = scrape();
+%fam = family($m, 'mtls_ident_shmem_size_bytes');
+is(scalar keys %fam, 0, 'library not loaded: no mtls_ident_shmem series');
+%fam = family($m, 'mtls_ident_mode_active');
+is(scalar keys %fam, 3, 'library not loaded: the mode series are still there');
+num_is($m->{ series('mtls_ident_mode_active', mode => 'audit') }, 1,
+	'library not loaded: a placeholder mtls_ident.mode still reads as a mode');
+$exporter->kill_kill;
+undef $exporter;
+$bare->stop;
 done_testing();
