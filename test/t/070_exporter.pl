@@ -100,8 +100,8 @@ sub start_exporter
 			'env', "DATA_SOURCE_NAME=$dsn", $EXPORTER,
 			"--web.listen-address=127.0.0.1:$port",
 			"--extend.query-path=$QUERIES",
-			'--disable-default-metrics', '--disable-settings-metrics',
-			'--no-collector.database', '--no-collector.bgwriter'
+			# no per-collector flags: their names differ between versions
+			'--disable-default-metrics', '--disable-settings-metrics'
 		],
 		'<', \undef, '>', \$ex_out, '2>', \$ex_err);
 	return;
@@ -126,8 +126,10 @@ sub scrape
 			'<', \undef, '>', \$text, '2>', \$err);
 		$t1 = time;
 		last if $? == 0 && $text =~ /^mtls_ident_/m;
-		croak "no metrics from the exporter: $err\nexporter log:\n$ex_err"
-		  if time > $deadline || !$exporter->pumpable;
+		# collect the exporter's output; notice when it has exited
+		my $running = eval { $exporter->pump_nb; 1 } && $exporter->pumpable;
+		croak "no metrics from the exporter: $err\nexporter log:\n$ex_out$ex_err"
+		  if time > $deadline || !$running;
 		usleep(200_000);
 	}
 	my (%value, %type);
