@@ -377,55 +377,78 @@ my $have_rs = $node->safe_psql('postgres',
 	"SELECT to_regclass('mtls_ident.revocation_sources') IS NOT NULL") eq 't';
 if ($have_rs)
 {
-	($t0, $t1, $m, $type, $text) = scrape();
-	my @rs = prom_rows(
-		"SELECT source, location, coalesce(issuer, ''),
+	# The worker may update a source while the exporter reads it: the view
+	# is read before and after the scrape, and each value must lie between.
+	my $rs_sql = "SELECT source, location, coalesce(issuer, ''),
 		        extract(epoch FROM max(last_success)),
 		        extract(epoch FROM max(last_attempt)),
 		        extract(epoch FROM min(next_update)),
 		        (max(last_success) IS NOT NULL)::int,
 		        max((error IS NOT NULL)::int),
 		        sum(failures), sum(queries), sum(entries)
-		 FROM mtls_ident.revocation_sources GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
-	ok(scalar(grep { $_->[0] eq 'file' && $_->[1] eq $crl } @rs),
+		 FROM mtls_ident.revocation_sources GROUP BY 1, 2, 3";
+	my $rows = sub { return map { (join("\x1e", @$_[ 0 .. 2 ]) => $_) } prom_rows($rs_sql) };
+	my (%before, %after);
+	for my $try (1 .. 5)
+	{
+		%before = $rows->();
+		($t0, $t1, $m, $type, $text) = scrape();
+		%after = $rows->();
+		last if join("\n", sort keys %before) eq join("\n", sort keys %after);
+	}
+	is_deeply([ sort keys %before ], [ sort keys %after ],
+		'the revocation sources did not change during the scrape');
+	ok(scalar(grep { $_->[0] eq 'file' && $_->[1] eq $crl } values %after),
 		'pg_monitor sees the CRL file row of revocation_sources');
 	my %fam = family($m, 'mtls_ident_revocation_source_error');
-	is(scalar keys %fam, scalar @rs,
+	is(scalar keys %fam, scalar keys %after,
 		'one mtls_ident_revocation_source series per source row');
-	for my $r (@rs)
-	{
-		my ($src, $loc, $iss, $ls, $la, $nu, $ok, $er, $f, $q, $e) = @$r;
-		my %l = (source => $src, location => $loc, issuer => $iss);
-		my $v = sub { $m->{ series("mtls_ident_revocation_source_$_[0]", %l) } };
-		# an age is now - t: within [t0 - t - 1, t1 - t + 1]
-		for ([ 'last_success_age_seconds', $ls ], [ 'last_attempt_age_seconds', $la ])
+
+	# $got within [lo, hi]; NaN when the view said NULL both times
+	my $within = sub {
+		my ($got, $x, $y, $lo, $hi, $name) = @_;
+		if ($x eq '' && $y eq '')
 		{
-			my ($metric, $at) = @$_;
-			if ($at eq '')
-			{
-				num_is($v->($metric), 'NaN', "$src $loc: $metric is NaN (never)");
-			}
-			else
-			{
-				my $got = $v->($metric);
-				ok(defined $got && $got >= $t0 - $at - 1 && $got <= $t1 - $at + 1,
-					"$src $loc: $metric $got");
-			}
+			num_is($got, 'NaN', "$name is NaN");
 		}
-		if ($nu eq '')
+		elsif ($x eq '' || $y eq '')
 		{
-			num_is($v->('seconds_to_next_update'), 'NaN', "$src $loc: no nextUpdate");
+			ok(defined $got, "$name (first set during the scrape): " . ($got // 'missing'));
 		}
 		else
 		{
-			expiry_ok($v->('seconds_to_next_update'), $nu,
-				"$src $loc: seconds to nextUpdate");
+			ok(defined $got && $got >= $lo->($x, $y) && $got <= $hi->($x, $y),
+				"$name: " . ($got // 'missing') . " in ["
+				  . $lo->($x, $y) . ', ' . $hi->($x, $y) . ']');
 		}
-		num_is($v->('succeeded'), $ok, "$src $loc: succeeded");
-		num_is($v->('error'),     $er, "$src $loc: error");
-		num_is($v->('failures_total'), $f, "$src $loc: failures");
-		num_is($v->('queries_total'),  $q, "$src $loc: queries");
-		num_is($v->('entries'),   $e,  "$src $loc: entries");
+		return;
+	};
+	my $min = sub { $_[0] < $_[1] ? $_[0] : $_[1] };
+	my $max = sub { $_[0] > $_[1] ? $_[0] : $_[1] };
+	for my $k (sort keys %after)
+	{
+		my ($b, $a) = ($before{$k}, $after{$k});
+		my ($src, $loc, $iss) = @$a;
+		my %l = (source => $src, location => $loc, issuer => $iss);
+		my $v = sub { $m->{ series("mtls_ident_revocation_source_$_[0]", %l) } };
+		# an age is now - t: now in [t0, t1], t in [before, after]
+		for ([ 'last_success_age_seconds', 3 ], [ 'last_attempt_age_seconds', 4 ])
+		{
+			my ($metric, $i) = @$_;
+			$within->($v->($metric), $b->[$i], $a->[$i],
+				sub { $t0 - $max->(@_) - 1 }, sub { $t1 - $min->(@_) + 1 },
+				"$src $loc: $metric");
+		}
+		$within->($v->('seconds_to_next_update'), $b->[5], $a->[5],
+			sub { $min->(@_) - $t1 - 1 }, sub { $max->(@_) - $t0 + 1 },
+			"$src $loc: seconds_to_next_update");
+		for ([ 'succeeded', 6 ], [ 'error', 7 ], [ 'failures_total', 8 ],
+			[ 'queries_total', 9 ], [ 'entries', 10 ])
+		{
+			my ($metric, $i) = @$_;
+			$within->($v->($metric), $b->[$i], $a->[$i], $min, $max,
+				"$src $loc: $metric");
+		}
 	}
 	is($type->{mtls_ident_revocation_source_failures_total}, 'counter',
 		'failures is a counter');
