@@ -6,6 +6,11 @@ PGVER=15
 PGBIN=/usr/lib/postgresql/$PGVER/bin
 PG_CONFIG=$PGBIN/pg_config
 PACKAGES="postgresql-$PGVER postgresql-server-dev-$PGVER libssl-dev libkrb5-dev libipc-run-perl make gcc openssl perl"
+# monitoring and client tests (070_exporter.pl: Debian's exporter, curl;
+# 071_clients.pl: node and npm for node-postgres, pgjdbc and a JDK).
+# NodeSource's nodejs bundles npm and conflicts with Debian's npm package:
+# ask for npm only when there is no npm command.
+PACKAGES="$PACKAGES prometheus-postgres-exporter curl nodejs libpostgresql-jdbc-java default-jdk-headless"; command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 if [ "$(id -u)" -eq 0 ]; then
 	SUDO=""
