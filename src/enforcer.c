@@ -306,7 +306,7 @@ void
 mi_enforcer_main(Datum arg)
 {
 	MemoryContext sweep_cxt;
-	TimestampTz next_sweep = 0;
+	TimestampTz last_sweep = 0;
 	int			nslots;
 	int			last_mode = mi_mode;
 
@@ -341,6 +341,7 @@ mi_enforcer_main(Datum arg)
 	for (;;)
 	{
 		TimestampTz now;
+		TimestampTz next_sweep;
 		long		wait_ms;
 
 		CHECK_FOR_INTERRUPTS();
@@ -362,12 +363,20 @@ mi_enforcer_main(Datum arg)
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(sweep_cxt);
 
+		/*
+		 * The next sweep is due one interval after the last one, computed
+		 * from the interval as it is now: a reload (SIGHUP sets our latch)
+		 * that shortens the interval, or enables the sweep again, takes
+		 * effect at once instead of after the old, longer wait.
+		 */
 		now = GetCurrentTimestamp();
+		next_sweep = TimestampTzPlusMilliseconds(last_sweep, mi_enforce_interval_ms);
 		if (mi_enforce_interval_ms > 0 && mi_mode != MI_MODE_OFF &&
 			now >= next_sweep)
 		{
 			sweep(sweep_cxt);
 			MemoryContextReset(sweep_cxt);
+			last_sweep = now;
 			next_sweep = TimestampTzPlusMilliseconds(now, mi_enforce_interval_ms);
 		}
 		else if (mi_enforce_interval_ms == 0 || mi_mode == MI_MODE_OFF)
