@@ -497,6 +497,37 @@ decide_no_role(Port *port, int status)
 	}
 }
 
+/*
+ * mode = off: nothing is decided, recorded or refused, but a certificate
+ * session is still published, unjudged (no identity), so that the
+ * enforcer applies the rules to it once the mode is switched to audit or
+ * enforce, as to any session: with the role's bindings as they are then
+ * (doc/enforcement.md, "Switching modes").  The certificate and the role's
+ * OID are all that is read; no label, so a broken label cannot refuse a
+ * login in off mode.
+ * A certificate that cannot be read is not published (nothing to judge).
+ */
+static void
+publish_unjudged(Port *port)
+{
+	const char *unreadable;
+	MiCert	   *cert;
+	char		client_addr[MI_SLOT_ADDR_LEN];
+	Oid			roleid;
+
+	cert = read_client_cert(port, &unreadable);
+	if (cert == NULL)
+		return;
+	roleid = get_role_oid(port->user_name, true);
+	if (!OidIsValid(roleid))
+		return;					/* PostgreSQL refuses it */
+	client_addr_text(port, client_addr, sizeof(client_addr));
+	mi_session_cert = cert;
+	mi_session_publish(cert, -1, NULL, true,
+					   port->hba->auth_method == uaTrust, roleid,
+					   port->user_name, port->database_name, client_addr);
+}
+
 static void
 mi_client_auth(Port *port, int status)
 {
@@ -508,7 +539,11 @@ mi_client_auth(Port *port, int status)
 		prev_client_auth_hook(port, status);
 
 	if (mi_mode == MI_MODE_OFF)
+	{
+		if (status == STATUS_OK)
+			publish_unjudged(port);
 		return;
+	}
 
 	/*
 	 * A role that does not exist: PostgreSQL refuses it later, but the
