@@ -23,6 +23,14 @@
  * callback that sends it when InitPostgres commits its start-up
  * transaction, after authentication.
  *
+ * Also here: a certificate presented for a role that does not exist is
+ * recorded and refused (no_role, decide_no_role); a decision deferred
+ * until a database is selected is logged with the server's logging
+ * settings, not those the client's startup options set, and an attempt
+ * whose backend exits before its deferred decision is recorded on the way
+ * out (deferred_decision, deferred_exit); in mode off, certificate
+ * sessions are published unjudged for the enforcer (publish_unjudged).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -39,8 +47,8 @@
 #include "common/ip.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "storage/ipc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
