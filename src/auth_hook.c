@@ -23,6 +23,14 @@
  * callback that sends it when InitPostgres commits its start-up
  * transaction, after authentication.
  *
+ * Also here: a certificate presented for a role that does not exist is
+ * recorded and refused (no_role, decide_no_role); a decision deferred
+ * until a database is selected is logged with the server's logging
+ * settings, not those the client's startup options set, and an attempt
+ * whose backend exits before its deferred decision is recorded on the way
+ * out (deferred_decision, deferred_exit); in mode off, certificate
+ * sessions are published unjudged for the enforcer (publish_unjudged).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -39,8 +47,10 @@
 #include "common/ip.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "auth_hook.h"
@@ -182,6 +192,32 @@ outcome_of(const MiDecision *d)
 }
 
 /*
+ * The server log's detail of a decision: outcome, reason, role, database,
+ * client, identity and the certificate.
+ */
+static void
+describe_decision(StringInfo detail, Port *port, const MiCert *cert,
+				  const MiDecision *d, MiOutcome outcome,
+				  const char *unreadable, const char *client_addr)
+{
+	appendStringInfo(detail, "mtls_ident: outcome=%s reason=%s role=\"%s\" database=\"%s\" client=%s identity=%s",
+					 mi_outcome_name(outcome), mi_reason_name(d->reason),
+					 mi_log_quote(port->user_name),
+					 mi_log_quote(port->database_name),
+					 client_addr[0] ? client_addr : "local",
+					 d->identity ? d->identity : "none");
+	if (cert != NULL)
+	{
+		appendStringInfoChar(detail, ' ');
+		mi_describe_cert(detail, cert);
+	}
+	else if (unreadable != NULL)
+		appendStringInfo(detail, " certificate unreadable: %s", unreadable);
+	else
+		appendStringInfoString(detail, " no client certificate");
+}
+
+/*
  * Log the decision and, for a refusal in enforce mode, end the connection.
  */
 static void
@@ -198,21 +234,7 @@ report_decision(Port *port, const MiCert *cert, const MiDecision *d,
 					   port->database_name, client_addr, d->identity, cert);
 
 	initStringInfo(&detail);
-	appendStringInfo(&detail, "mtls_ident: outcome=%s reason=%s role=\"%s\" database=\"%s\" client=%s identity=%s",
-					 mi_outcome_name(outcome), mi_reason_name(d->reason),
-					 mi_log_quote(port->user_name),
-					 mi_log_quote(port->database_name),
-					 client_addr[0] ? client_addr : "local",
-					 d->identity ? d->identity : "none");
-	if (cert != NULL)
-	{
-		appendStringInfoChar(&detail, ' ');
-		mi_describe_cert(&detail, cert);
-	}
-	else if (unreadable != NULL)
-		appendStringInfo(&detail, " certificate unreadable: %s", unreadable);
-	else
-		appendStringInfoString(&detail, " no client certificate");
+	describe_decision(&detail, port, cert, d, outcome, unreadable, client_addr);
 
 	if (allowed || audit)
 	{
@@ -328,14 +350,190 @@ static Oid	deferred_roleid = InvalidOid;
 static MiCert *deferred_cert = NULL;
 static const char *deferred_unreadable = NULL;
 
+/*
+ * What reaches the server log must not depend on what the client asks for
+ * (SPEC 4, rule 4).  A deferred decision runs after PostgreSQL applied the
+ * client's startup options (-c log_min_messages=panic,
+ * log_error_verbosity=terse, lc_messages, for a superuser) and the role's
+ * and database's ALTER ... SET settings.  These are the settings that
+ * decide whether and how our lines are written: their values as the server
+ * had them in the hook, before any of that, are kept and put back while
+ * the decision is reported.  (log_line_prefix, log_destination and the
+ * like cannot be set by a client; application_name, which a client sets,
+ * only shows in a prefix and is cleaned to printable ASCII by PostgreSQL.)
+ */
+static const char *const log_setting_names[] = {
+	"log_min_messages", "log_error_verbosity", "lc_messages"
+};
+#define MI_NUM_LOG_SETTINGS lengthof(log_setting_names)
+static char *log_setting_values[MI_NUM_LOG_SETTINGS];
+
+static void
+capture_log_settings(void)
+{
+	for (int i = 0; i < MI_NUM_LOG_SETTINGS; i++)
+	{
+		const char *v = GetConfigOption(log_setting_names[i], true, false);
+
+		log_setting_values[i] = v ? MemoryContextStrdup(TopMemoryContext, v) : NULL;
+	}
+}
+
+/*
+ * Put the server's logging settings back.  With a nest level (from
+ * NewGUCNestLevel) the client's choice comes back at AtEOXact_GUC; with
+ * GUC_ACTION_SET it does not (the process is about to exit).
+ */
+static void
+force_log_settings(GucAction action)
+{
+	for (int i = 0; i < MI_NUM_LOG_SETTINGS; i++)
+		if (log_setting_values[i] != NULL)
+			(void) set_config_option(log_setting_names[i], log_setting_values[i],
+									 PGC_SUSET, PGC_S_SESSION, action, true,
+									 WARNING, false);
+}
+
 static void
 deferred_decision(XactEvent event, void *arg)
 {
+	int			nest;
+
 	if (!deferred_pending || event != XACT_EVENT_PRE_COMMIT)
 		return;
 	deferred_pending = false;
+	nest = NewGUCNestLevel();
+	force_log_settings(GUC_ACTION_SAVE);
 	decide_login(deferred_port, deferred_roleid, deferred_cert,
 				 deferred_unreadable, true);
+	/* admitted: the session's own settings, as the client asked */
+	AtEOXact_GUC(true, nest);
+}
+
+/*
+ * The backend exits before its deferred decision was made: PostgreSQL
+ * refused the connection after the hook (a startup option the role may
+ * not set, a database that does not exist, no CONNECT privilege, ...).
+ * The attempt presented a certificate, so it is recorded all the same
+ * (SPEC 4, rule 4): as a refusal for no_match -- the role's bindings were
+ * never read, as when they cannot be read (refuse_unreadable_bindings) --
+ * with the server's own logging settings.
+ */
+static void
+deferred_exit(int code, Datum arg)
+{
+	Port	   *port = deferred_port;
+	char		client_addr[MI_SLOT_ADDR_LEN];
+	MiDecision	d;
+	MiOutcome	outcome;
+	StringInfoData detail;
+
+	if (!deferred_pending)
+		return;
+	deferred_pending = false;
+	/* without a certificate, PostgreSQL's refusal is all there is to say */
+	if (deferred_cert == NULL && deferred_unreadable == NULL)
+		return;
+	force_log_settings(GUC_ACTION_SET);
+
+	client_addr_text(port, client_addr, sizeof(client_addr));
+	memset(&d, 0, sizeof(d));
+	d.matched_san = -1;
+	d.governed = true;
+	d.reason = MI_REASON_NO_MATCH;
+	outcome = outcome_of(&d);
+	mi_auth_log_record(outcome, d.reason, port->user_name,
+					   port->database_name, client_addr, NULL, deferred_cert);
+	initStringInfo(&detail);
+	describe_decision(&detail, port, deferred_cert, &d, outcome,
+					  deferred_unreadable, client_addr);
+	appendStringInfoString(&detail, ": the connection ended before the role's bindings (stored out of line) could be read");
+	ereport(LOG,
+			(errmsg("mtls_ident: refused login of role \"%s\" (the connection ended before its deferred decision)",
+					port->user_name),
+			 errdetail_log("%s", detail.data)));
+}
+
+/*
+ * A certificate presented for a role that does not exist (SPEC 4, rule 4):
+ * recorded as no_role, with the certificate, whatever the pg_hba method.
+ * When the method succeeded (trust, or cert with a matching CN),
+ * PostgreSQL would refuse the role only later ("role does not exist"): we
+ * refuse here, in enforce mode, with the usual generic message, which
+ * does not say whether the role exists.  When the method already failed
+ * (a password method: PostgreSQL fails a missing role the same way as a
+ * wrong password; cert with a CN that is not the role), PostgreSQL sends
+ * its own refusal right after this hook: we only record and log.  In
+ * audit mode the outcome is would_reject and PostgreSQL refuses anyway.
+ */
+static void
+decide_no_role(Port *port, int status)
+{
+	MiCert	   *cert;
+	const char *unreadable;
+	char		client_addr[MI_SLOT_ADDR_LEN];
+	MiDecision	d;
+
+	cert = read_client_cert(port, &unreadable);
+	if (cert == NULL && unreadable == NULL)
+		return;					/* no certificate: PostgreSQL's business */
+
+	client_addr_text(port, client_addr, sizeof(client_addr));
+	memset(&d, 0, sizeof(d));
+	d.matched_san = -1;
+	d.governed = true;
+	d.reason = MI_REASON_NO_ROLE;
+	if (status == STATUS_OK)
+	{
+		report_decision(port, cert, &d, unreadable, client_addr);
+		return;
+	}
+	else
+	{
+		MiOutcome	outcome = outcome_of(&d);
+		StringInfoData detail;
+
+		mi_auth_log_record(outcome, d.reason, port->user_name,
+						   port->database_name, client_addr, NULL, cert);
+		initStringInfo(&detail);
+		describe_decision(&detail, port, cert, &d, outcome, unreadable,
+						  client_addr);
+		ereport(LOG,
+				(errmsg("mtls_ident: refused login of role \"%s\" (the pg_hba method failed too)",
+						port->user_name),
+				 errdetail_log("%s", detail.data)));
+	}
+}
+
+/*
+ * mode = off: nothing is decided, recorded or refused, but a certificate
+ * session is still published, unjudged (no identity), so that the
+ * enforcer applies the rules to it once the mode is switched to audit or
+ * enforce, as to any session: with the role's bindings as they are then
+ * (doc/enforcement.md, "Switching modes").  The certificate and the role's
+ * OID are all that is read; no label, so a broken label cannot refuse a
+ * login in off mode.
+ * A certificate that cannot be read is not published (nothing to judge).
+ */
+static void
+publish_unjudged(Port *port)
+{
+	const char *unreadable;
+	MiCert	   *cert;
+	char		client_addr[MI_SLOT_ADDR_LEN];
+	Oid			roleid;
+
+	cert = read_client_cert(port, &unreadable);
+	if (cert == NULL)
+		return;
+	roleid = get_role_oid(port->user_name, true);
+	if (!OidIsValid(roleid))
+		return;					/* PostgreSQL refuses it */
+	client_addr_text(port, client_addr, sizeof(client_addr));
+	mi_session_cert = cert;
+	mi_session_publish(cert, -1, NULL, true,
+					   port->hba->auth_method == uaTrust, roleid,
+					   port->user_name, port->database_name, client_addr);
 }
 
 static void
@@ -348,12 +546,27 @@ mi_client_auth(Port *port, int status)
 	if (prev_client_auth_hook)
 		prev_client_auth_hook(port, status);
 
-	if (status != STATUS_OK || mi_mode == MI_MODE_OFF)
+	if (mi_mode == MI_MODE_OFF)
+	{
+		if (status == STATUS_OK)
+			publish_unjudged(port);
 		return;
+	}
 
-	/* a role that does not exist fails later, in PostgreSQL itself */
+	/*
+	 * A role that does not exist: PostgreSQL refuses it later, but the
+	 * attempt is ours to record (STATUS_EOF: the client went away during a
+	 * password exchange, nothing was attempted).
+	 */
+	if (status != STATUS_OK && status != STATUS_ERROR)
+		return;
 	roleid = get_role_oid(port->user_name, true);
 	if (!OidIsValid(roleid))
+	{
+		decide_no_role(port, status);
+		return;
+	}
+	if (status != STATUS_OK)
 		return;
 
 	cert = read_client_cert(port, &unreadable);
@@ -390,7 +603,9 @@ decide_login(Port *port, Oid roleid, MiCert *cert, const char *unreadable,
 			deferred_roleid = roleid;
 			deferred_cert = cert;
 			deferred_unreadable = unreadable;
+			capture_log_settings();
 			RegisterXactCallback(deferred_decision, NULL);
+			before_shmem_exit(deferred_exit, (Datum) 0);
 			return;
 		}
 		/* cannot happen once a database is selected; fail closed anyway */

@@ -6,8 +6,8 @@
  * Every binding of a role, and its revoke_issued_before cutoff, live in
  * one security label (provider "mtls_ident") on the role, in pg_shseclabel.
  * That catalog is shared, so it can be read in ClientAuthentication_hook
- * before a database is chosen, and by the enforcer, which is connected to
- * no database.  Labels are transactional, replicate, are dumped by
+ * before a database is chosen, and by the enforcer whatever database it
+ * is connected to (if any: see enforcer.c).  Labels are transactional, replicate, are dumped by
  * pg_dumpall and vanish with DROP ROLE.
  *
  * Who may change a label: the SECURITY LABEL command checks ownership of

@@ -199,3 +199,14 @@ mi_decide(const MiDecisionInput *in, MiDecision *out)
 	/* Rule 3: even a matching certificate must be good */
 	out->reason = certificate_checks(in);
 }
+
+MiReason
+mi_decide_certificate(const MiDecisionInput *in)
+{
+	MiRuleSet	none;
+	MiDecisionInput copy = *in;
+
+	memset(&none, 0, sizeof(none));
+	copy.rules = &none;
+	return certificate_checks(&copy);
+}

@@ -96,6 +96,13 @@ typedef struct MiDecision
 
 extern void mi_decide(const MiDecisionInput *in, MiDecision *out);
 
+/*
+ * Rule 3's checks that need no binding (revoked, expired, not_client_auth,
+ * lifetime_too_long; not the cutoffs, which live in labels), for a live
+ * session whose bindings cannot be read; in->rules is ignored.
+ */
+extern MiReason mi_decide_certificate(const MiDecisionInput *in);
+
 /* "ok", "no_binding", "no_match", ... */
 extern const char *mi_reason_name(MiReason reason);
 

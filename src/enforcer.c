@@ -23,7 +23,13 @@
  * Bindings are security labels in the shared catalog pg_shseclabel, and
  * roles and memberships are shared too; still the worker connects to
  * mtls_ident.database (default postgres), because a label stored out of
- * line (TOAST) cannot be read without a database selected.
+ * line (TOAST) cannot be read without a database selected.  If that
+ * database is dropped, renamed or closed to connections, enforcement does
+ * not stop: the worker runs without a database (everything but uncached
+ * out-of-line labels is enforced), picks another database from
+ * pg_database, says so with a WARNING and restarts connected to it; it
+ * goes back once mtls_ident.database is usable again (connect_database,
+ * check_database).
  * It also runs on hot standbys (the catalogs replicate).  An ERROR while
  * checking one session (say, a corrupt label) is logged and the sweep goes
  * on with the next session; if the worker dies anyway, the postmaster
@@ -35,7 +41,13 @@
 
 #include <time.h>
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "utils/builtins.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -43,6 +55,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -69,6 +82,49 @@ static int *reported = NULL;
 static int	nreported = 0;
 static int *reported_next = NULL;
 static int	nreported_next = 0;
+
+/*
+ * Which database the worker uses, kept across its restarts (it can only
+ * choose before it connects, and a process cannot change its database).
+ * Only the enforcer, one process at a time, reads or writes it: no lock.
+ */
+typedef struct MiEnforcerShared
+{
+	bool		connecting;		/* a start is connecting; still set at the
+								 * next start: that attempt died (FATAL) */
+	Oid			fallback;		/* InvalidOid: mtls_ident.database, by name */
+	char		fallback_name[NAMEDATALEN];
+} MiEnforcerShared;
+
+static MiEnforcerShared *enforcer_shared = NULL;
+
+/* this process runs without a database (shared catalogs only) */
+static bool no_database = false;
+static bool warned_no_database = false;
+
+/* pg_database.datconnlimit of a database half dropped (15.4+ marks it) */
+#ifdef DATCONNLIMIT_INVALID_DB
+#define MI_DATCONNLIMIT_INVALID_DB DATCONNLIMIT_INVALID_DB
+#else
+#define MI_DATCONNLIMIT_INVALID_DB (-2)
+#endif
+
+Size
+mi_enforcer_shmem_size(void)
+{
+	return MAXALIGN(sizeof(MiEnforcerShared));
+}
+
+void
+mi_enforcer_shmem_init(void)
+{
+	bool		found;
+
+	enforcer_shared = ShmemInitStruct("mtls_ident enforcer",
+									  mi_enforcer_shmem_size(), &found);
+	if (!found)
+		memset(enforcer_shared, 0, mi_enforcer_shmem_size());
+}
 
 void
 mi_enforcer_register(void)
@@ -180,7 +236,30 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 	in.regex_fn = mi_pg_regex;
 	in.regex_arg = NULL;
 
-	mi_decide(&in, &d);
+	if (rules != NULL)
+		mi_decide(&in, &d);
+	else
+	{
+		/*
+		 * A label that applies is stored out of line, and the worker has no
+		 * database to read it with (see connect_database) nor its text in
+		 * the shared label cache: what needs no binding is still checked
+		 * (revocation, expiry, the certificate rules); whether it still
+		 * matches, and the cutoffs, wait until a database is found.
+		 */
+		memset(&d, 0, sizeof(d));
+		d.governed = true;
+		d.reason = mi_decide_certificate(&in);
+		if (d.reason == MI_REASON_OK)
+		{
+			if (!was_reported(-info->pid))
+				ereport(LOG,
+						(errmsg("mtls_ident: cannot re-check session pid=%d role=\"%s\" against its bindings: they are stored out of line and the enforcer has no database to read them; only expiry and revocation are checked",
+								info->pid, mi_log_quote(info->role))));
+			keep_reported(-info->pid);
+			return;
+		}
+	}
 
 	/*
 	 * Not governed any more: with a method other than trust, a role left
@@ -248,6 +327,126 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 }
 
 /*
+ * Connect to mtls_ident.database, or to the fallback chosen before, or --
+ * when the previous start died connecting (the database was dropped,
+ * renamed or closed to connections: a FATAL nothing can catch) -- to no
+ * database: shared catalogs (roles, memberships, labels stored inline,
+ * pg_database) are readable without one; labels stored out of line only
+ * through the shared label cache.  check_database() then finds a database
+ * to read them with.
+ */
+static void
+connect_database(void)
+{
+	MiEnforcerShared *es = enforcer_shared;
+
+	if (es->connecting)
+	{
+		es->connecting = false;
+		no_database = true;
+		ereport(WARNING,
+				(errmsg("mtls_ident enforcer: could not connect to database \"%s\"; checking sessions without a database",
+						OidIsValid(es->fallback) ? es->fallback_name : mi_database),
+				 errdetail("Expiry, revocation and bindings stored inline are enforced; labels stored out of line are read from the shared label cache only, until a database to read them with is found.")));
+		BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+		return;
+	}
+	es->connecting = true;
+	if (OidIsValid(es->fallback))
+		BackgroundWorkerInitializeConnectionByOid(es->fallback, InvalidOid, 0);
+	else
+		BackgroundWorkerInitializeConnection(mi_database, NULL, 0);
+	es->connecting = false;
+}
+
+/*
+ * Without a database, or on a fallback: look in pg_database (a shared
+ * catalog) for a better one.  mtls_ident.database when it exists and
+ * accepts connections again; else, without a database, another one that
+ * accepts connections (postgres first, then the oldest; never a template,
+ * whose connections would block CREATE DATABASE).  To use it, the worker
+ * exits and the postmaster starts it again, connected there, one second
+ * later.  Connected to mtls_ident.database, there is nothing to look for.
+ */
+static void
+check_database(void)
+{
+	MiEnforcerShared *es = enforcer_shared;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bool		configured_exists = false;
+	bool		configured_ok = false;
+	Oid			best = InvalidOid;
+	NameData	bestname;
+
+	if (!no_database && !OidIsValid(es->fallback))
+		return;
+
+	memset(&bestname, 0, sizeof(bestname));
+	StartTransactionCommand();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		bool		usable = db->datallowconn &&
+			db->datconnlimit != MI_DATCONNLIMIT_INVALID_DB;
+
+		if (strcmp(NameStr(db->datname), mi_database) == 0)
+		{
+			configured_exists = true;
+			configured_ok = usable;
+		}
+		if (!usable || db->datistemplate)
+			continue;
+		if (!OidIsValid(best) ||
+			strcmp(NameStr(db->datname), "postgres") == 0 ||
+			(strcmp(NameStr(bestname), "postgres") != 0 && db->oid < best))
+		{
+			best = db->oid;
+			namestrcpy(&bestname, NameStr(db->datname));
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+
+	if (configured_ok)
+	{
+		ereport(LOG,
+				(errmsg("mtls_ident enforcer: database \"%s\" (mtls_ident.database) accepts connections again; reconnecting to it",
+						mi_database)));
+		es->fallback = InvalidOid;
+		proc_exit(1);
+	}
+	if (!no_database)
+		return;					/* on a fallback; mtls_ident.database still
+								 * unusable */
+	if (OidIsValid(best))
+	{
+		ereport(WARNING,
+				(errmsg("mtls_ident enforcer: database \"%s\" (mtls_ident.database) %s; reading labels stored out of line in database \"%s\" instead",
+						mi_database,
+						configured_exists ? "does not accept connections" : "does not exist",
+						NameStr(bestname)),
+				 errdetail("The worker restarts connected to database \"%s\"; it goes back to \"%s\" once that database exists and accepts connections.",
+						   NameStr(bestname), mi_database),
+				 errhint("Point mtls_ident.database at a database that exists and accepts connections.")));
+		es->fallback = best;
+		strlcpy(es->fallback_name, NameStr(bestname), NAMEDATALEN);
+		proc_exit(1);
+	}
+	if (!warned_no_database)
+		ereport(WARNING,
+				(errmsg("mtls_ident enforcer: database \"%s\" (mtls_ident.database) %s and no other database accepts connections; checking sessions without a database",
+						mi_database,
+						configured_exists ? "does not accept connections" : "does not exist"),
+				 errdetail("Expiry, revocation and bindings stored inline are enforced; a session whose role's label is stored out of line and not in the shared label cache is checked for expiry and revocation only.")));
+	warned_no_database = true;
+}
+
+/*
  * One pass over the session slots, in one transaction (catalog reads).  An
  * ERROR for one session is reported and the pass goes on.
  */
@@ -306,22 +505,22 @@ void
 mi_enforcer_main(Datum arg)
 {
 	MemoryContext sweep_cxt;
-	TimestampTz next_sweep = 0;
+	TimestampTz last_sweep = 0;
 	int			nslots;
 	int			last_mode = mi_mode;
+	char	   *dbname = NULL;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	/* no database: only shared catalogs are read */
 	/*
 	 * Bindings are in shared catalogs, but a label stored out of line
 	 * (TOAST) can only be read with a database selected (the TOAST table
 	 * is opened through the relation cache, which needs pg_class): so the
-	 * worker connects to mtls_ident.database.
+	 * worker connects to mtls_ident.database, or to what stands in for it.
 	 */
-	BackgroundWorkerInitializeConnection(mi_database, NULL, 0);
+	connect_database();
 
 	nslots = mi_sessions_nslots();
 	reported = MemoryContextAllocZero(TopMemoryContext,
@@ -332,15 +531,31 @@ mi_enforcer_main(Datum arg)
 									  "mtls_ident enforcer",
 									  ALLOCSET_DEFAULT_SIZES);
 
+	if (!no_database)
+	{
+		char	   *n;
+
+		StartTransactionCommand();
+		n = get_database_name(MyDatabaseId);
+		dbname = MemoryContextStrdup(TopMemoryContext, n ? n : "?");
+		CommitTransactionCommand();
+	}
 	ereport(LOG,
 			(errmsg("mtls_ident enforcer started"),
-			 errdetail("Sessions are checked every %d ms%s.",
+			 errdetail("Sessions are checked every %d ms%s; %s%s%s%s.",
 					   mi_enforce_interval_ms,
-					   mi_enforce_interval_ms == 0 ? " (the sweep is disabled)" : "")));
+					   mi_enforce_interval_ms == 0 ? " (the sweep is disabled)" : "",
+					   no_database ? "without a database" :
+					   "labels stored out of line are read in database \"",
+					   no_database ? "" : dbname,
+					   no_database ? "" : "\"",
+					   OidIsValid(enforcer_shared->fallback) && !no_database ?
+					   psprintf(", instead of \"%s\" (mtls_ident.database)", mi_database) : "")));
 
 	for (;;)
 	{
 		TimestampTz now;
+		TimestampTz next_sweep;
 		long		wait_ms;
 
 		CHECK_FOR_INTERRUPTS();
@@ -362,16 +577,27 @@ mi_enforcer_main(Datum arg)
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(sweep_cxt);
 
+		/*
+		 * The next sweep is due one interval after the last one, computed
+		 * from the interval as it is now: a reload (SIGHUP sets our latch)
+		 * that shortens the interval, or enables the sweep again, takes
+		 * effect at once instead of after the old, longer wait.
+		 */
 		now = GetCurrentTimestamp();
+		next_sweep = TimestampTzPlusMilliseconds(last_sweep, mi_enforce_interval_ms);
 		if (mi_enforce_interval_ms > 0 && mi_mode != MI_MODE_OFF &&
 			now >= next_sweep)
 		{
 			sweep(sweep_cxt);
 			MemoryContextReset(sweep_cxt);
+			last_sweep = now;
 			next_sweep = TimestampTzPlusMilliseconds(now, mi_enforce_interval_ms);
 		}
 		else if (mi_enforce_interval_ms == 0 || mi_mode == MI_MODE_OFF)
 			nreported = 0;
+
+		/* without mtls_ident.database: a way to read the rest? */
+		check_database();
 
 		/* wake for the next sweep, or the next CRL look, whichever first */
 		wait_ms = MI_CRL_REFRESH_MS;

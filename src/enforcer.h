@@ -15,6 +15,10 @@
 /* _PG_init: register the worker */
 extern void mi_enforcer_register(void);
 
+/* the worker's state across its restarts (which database it uses) */
+extern Size mi_enforcer_shmem_size(void);
+extern void mi_enforcer_shmem_init(void);
+
 /* bgworker entry point */
 extern PGDLLEXPORT void mi_enforcer_main(Datum arg);
 

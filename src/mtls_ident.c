@@ -95,7 +95,8 @@ define_settings(void)
 	DefineCustomStringVariable("mtls_ident.database",
 							   "Database the enforcer worker connects to.",
 							   "It reads only shared catalogs, but a large label (stored out of line) "
-							   "can only be read with a database selected.",
+							   "can only be read with a database selected.  If this database is dropped, "
+							   "renamed or closed to connections, the worker uses another one and says so.",
 							   &mi_database, "postgres",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 

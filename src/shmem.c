@@ -20,6 +20,7 @@
 
 #include "auth_log.h"
 #include "crl.h"
+#include "enforcer.h"
 #include "label_cache.h"
 #include "sessions.h"
 #include "shmem.h"
@@ -51,6 +52,7 @@ mi_shmem_request(void)
 									add_size(mi_auth_log_shmem_size(),
 											 add_size(mi_crl_shmem_size(),
 													  mi_label_cache_shmem_size()))));
+	RequestAddinShmemSpace(mi_enforcer_shmem_size());
 	RequestNamedLWLockTranche(MI_TRANCHE, MI_NUM_LWLOCKS);
 }
 
@@ -66,6 +68,7 @@ mi_shmem_startup(void)
 	mi_auth_log_shmem_init();
 	mi_crl_shmem_init();
 	mi_label_cache_shmem_init();
+	mi_enforcer_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
