@@ -665,7 +665,8 @@ set_mode('enforce');
 # stats
 # ---------------------------------------------------------------------------
 my @reasons = qw(no_binding no_match issuer_mismatch no_certificate revoked
-  issued_before_cutoff expired not_client_auth lifetime_too_long);
+  issued_before_cutoff expired not_client_auth lifetime_too_long
+  no_role ocsp_unknown ocsp_unavailable);
 
 sub stats
 {
