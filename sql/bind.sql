@@ -61,6 +61,23 @@ SELECT mtls_ident.bind('billing', 'ip:300.1.1.1');
 SELECT mtls_ident.bind('billing', 'ip:{role}');
 SELECT mtls_ident.bind('billing', 'sha256:abcd');
 SELECT mtls_ident.bind('billing', 'uri:~spiffe://(unclosed');
+-- a regex cannot escape its anchoring, nor run unbounded (doc/matching.md)
+SELECT mtls_ident.bind('billing', 'uri:~spiffe://example\.org/ns/prod/sa/billing)|(nomatch');
+SELECT mtls_ident.bind('billing', 'dns:~a)|(.*');
+SELECT mtls_ident.bind('billing', 'cn:~***:a');
+SELECT mtls_ident.bind('billing', 'cn:~***=a)|(b');
+SELECT mtls_ident.bind('billing', 'cn:~(?i)billing');
+SELECT mtls_ident.bind('billing', 'cn:~(a*)(a*)(a*)\1\2\3');
+SELECT mtls_ident.bind('billing', 'cn:~a(?=b)b');
+SELECT mtls_ident.bind('billing', 'cn:~(?<!a)b');
+SELECT mtls_ident.bind('billing', 'cn:~[)|(]x');
+SELECT mtls_ident.bind('billing', 'cn:~x\');
+SELECT mtls_ident.bind('billing', 'cn:~[{role}]');
+SELECT mtls_ident.bind('billing', 'cn:~a{1,2}');
+-- the same rules for labels written by hand
+SECURITY LABEL FOR mtls_ident ON ROLE billing IS 'bind "uri:~spiffe://example\\.org/ns/prod/sa/billing)|(nomatch"';
+SECURITY LABEL FOR mtls_ident ON ROLE billing IS 'bind "cn:~(a*)\\1"';
+SECURITY LABEL FOR mtls_ident ON ROLE billing IS 'bind "cn:~(?=a)a"';
 SELECT mtls_ident.bind('billing', E'cn:tab\there');
 SELECT mtls_ident.bind('billing', 'dns:db.example.com', '');
 SELECT mtls_ident.bind('billing', 'dns:db.example.com', 'sha256:xyz');

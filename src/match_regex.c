@@ -6,7 +6,38 @@
  *
  * The engine itself is the caller's (PostgreSQL's regex engine through an
  * MiRegexFn in the backend); this file builds the anchored expression
- * "^(?:...)$" with {role} substituted as a literal.
+ * "^(?:...)$" with {role} substituted as a literal, and decides which
+ * expressions are refused (mi_regex_check), without the engine, so that the
+ * same rules hold wherever a pattern is parsed: bind(), the SECURITY LABEL
+ * check hook, every login and every enforcer sweep (a label stored before
+ * a rule existed fails to parse there, and the login is refused).
+ *
+ * Two things must hold for every accepted expression:
+ *
+ * - It cannot escape the anchoring.  "^(?:" body ")$" anchors the whole
+ *	 body only if the body is one balanced expression that means the same
+ *	 inside the group as on its own.  So: parentheses balance (counted
+ *	 outside bracket expressions; a parenthesis inside a bracket expression
+ *	 is refused, so the count cannot depend on where a bracket expression
+ *	 ends), no trailing backslash, no ARE director ("***:", "***=": only
+ *	 meaningful at the very start, where the wrapper puts "^(?:"), and no
+ *	 "(?" other than "(?:" (embedded options such as "(?x)" would change how
+ *	 the rest is read; "(?i)" and friends are only valid at the start
+ *	 anyway).  The backend then also compiles the body on its own and the
+ *	 anchored form (mi_pattern_parse), so its own parser has the last word.
+ *
+ * - It runs in bounded time.  PostgreSQL's engine matches without
+ *	 back-references with DFAs, in time about linear in the subject times
+ *	 the size of the expression (and the subject is bounded: a regex never
+ *	 sees more than MI_MAX_VALUE_LEN bytes).  Back-references ("\1".."\9")
+ *	 need its backtracking matcher, which is exponential in the worst case
+ *	 (a pattern such as "(a*)(a*)(a*)\1\2\3" on a long SAN burns seconds
+ *	 per login), and lookahead/lookbehind constraints ("(?=", "(?!", "(?<=",
+ *	 "(?<!") run sub-matches at each position: both are refused.  Bounds
+ *	 "{n,m}" are refused by the parser (braces are only {role}), so the
+ *	 expression cannot be multiplied out either.  The backend's callback
+ *	 refuses whatever its compiler flags as using back-references or
+ *	 lookaround (re_info), at bind time and again before every match.
  *
  *-------------------------------------------------------------------------
  */
@@ -54,3 +85,172 @@ mi_regex_build(const MiPattern *p, const char *role)
 	return rx;
 }
 
+
+/* why a "(?" is refused: the construct it starts */
+static const char *
+paren_q_what(const char *b, int blen, int i)
+{
+	/* b[i] == '(' and b[i + 1] == '?' */
+	if (i + 2 < blen && (b[i + 2] == '=' || b[i + 2] == '!'))
+		return "lookahead constraints (\"(?=\", \"(?!\") are not allowed: they cannot be bounded";
+	if (i + 2 < blen && b[i + 2] == '<')
+		return "lookbehind constraints (\"(?<=\", \"(?<!\") are not allowed: they cannot be bounded";
+	return "embedded options (\"(?...)\") are not allowed: they change the meaning of the anchoring; only \"(?:\" may follow \"(\"";
+}
+
+bool
+mi_regex_check(const char *b, int blen, char *err, size_t errlen)
+{
+	int			depth = 0;
+
+	if (blen >= 3 && memcmp(b, "***", 3) == 0)
+	{
+		mi_set_err(err, errlen,
+				   "an ARE director (\"***:\", \"***=\") is not allowed: the expression is anchored as \"^(?:...)$\", where it would change meaning");
+		return false;
+	}
+	for (int i = 0; i < blen; i++)
+	{
+		char		c = b[i];
+
+		if (c == '\\')
+		{
+			if (i + 1 >= blen)
+			{
+				mi_set_err(err, errlen, "the regular expression ends with a backslash");
+				return false;
+			}
+			if (b[i + 1] >= '1' && b[i + 1] <= '9')
+			{
+				mi_set_err(err, errlen,
+						   "back-references (\"\\%c\") are not allowed: their matching time cannot be bounded",
+						   b[i + 1]);
+				return false;
+			}
+			i++;
+			continue;
+		}
+		if (c == '{')
+		{
+			/* {role}: the parser allows no other brace */
+			i += ROLE_TOKEN_LEN - 1;
+			continue;
+		}
+		if (c == '(')
+		{
+			if (i + 1 < blen && b[i + 1] == '?' &&
+				!(i + 2 < blen && b[i + 2] == ':'))
+			{
+				mi_set_err(err, errlen, "%s", paren_q_what(b, blen, i));
+				return false;
+			}
+			depth++;
+			continue;
+		}
+		if (c == ')')
+		{
+			if (--depth < 0)
+			{
+				mi_set_err(err, errlen,
+						   "unbalanced \")\" in the regular expression (it must be one complete expression: it is anchored as \"^(?:...)$\")");
+				return false;
+			}
+			continue;
+		}
+		if (c == '[')
+		{
+			/* a bracket expression: up to its first unescaped "]" */
+			int			j = i + 1;
+
+			if (j < blen && b[j] == '^')
+				j++;
+			if (j < blen && b[j] == ']')
+				j++;			/* a leading "]" is literal */
+			for (;; j++)
+			{
+				if (j >= blen)
+				{
+					mi_set_err(err, errlen,
+							   "unterminated bracket expression \"[\" in the regular expression");
+					return false;
+				}
+				if (b[j] == ']')
+					break;
+				if (b[j] == '\\')
+				{
+					if (j + 1 >= blen)
+					{
+						mi_set_err(err, errlen, "the regular expression ends with a backslash");
+						return false;
+					}
+					if (b[j + 1] >= '1' && b[j + 1] <= '9')
+					{
+						mi_set_err(err, errlen,
+								   "back-references (\"\\%c\") are not allowed: their matching time cannot be bounded",
+								   b[j + 1]);
+						return false;
+					}
+					j++;
+					continue;
+				}
+				if (b[j] == '[' && j + 1 < blen &&
+					(b[j + 1] == ':' || b[j + 1] == '.' || b[j + 1] == '='))
+				{
+					/* [:class:], [.coll.], [=equiv=] */
+					char		d = b[j + 1];
+					int			k = j + 2;
+
+					while (k + 1 < blen && !(b[k] == d && b[k + 1] == ']'))
+						k++;
+					if (k + 1 >= blen)
+					{
+						mi_set_err(err, errlen,
+								   "unterminated \"[%c\" in a bracket expression of the regular expression",
+								   d);
+						return false;
+					}
+					j = k + 1;
+					continue;
+				}
+				if (b[j] == '(' || b[j] == ')')
+				{
+					mi_set_err(err, errlen,
+							   "\"%c\" inside a bracket expression is not allowed in the regular expression (write \"\\%c\" instead)",
+							   b[j], b[j]);
+					return false;
+				}
+				if (b[j] == '{')
+				{
+					mi_set_err(err, errlen,
+							   "{role} is not allowed inside a bracket expression \"[...]\"");
+					return false;
+				}
+			}
+			i = j;
+			continue;
+		}
+	}
+	if (depth != 0)
+	{
+		mi_set_err(err, errlen,
+				   "unbalanced \"(\" in the regular expression (it must be one complete expression: it is anchored as \"^(?:...)$\")");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The body alone with {role} replaced by role, as mi_regex_build does it
+ * but without the anchoring (for compiling it on its own).  Allocated.
+ */
+char *
+mi_regex_build_body(const MiPattern *p, const char *role)
+{
+	char	   *rx = mi_regex_build(p, role);
+	size_t		n = strlen(rx);
+
+	/* strip "^(?:" and ")$" */
+	memmove(rx, rx + 4, n - 6);
+	rx[n - 6] = '\0';
+	return rx;
+}

@@ -375,22 +375,45 @@ mi_pattern_parse(const char *text, size_t len,
 
 	if (p->is_regex)
 	{
-		ok = true;
+		char		rxerr[256];
+
+		/*
+		 * What no regex may be (match_regex.c says why): checked here, with
+		 * or without an engine, so a label stored before a rule existed
+		 * fails to parse at login and in the enforcer too.
+		 */
+		rxerr[0] = '\0';
+		if (!mi_regex_check(p->body, p->blen, rxerr, sizeof(rxerr)))
+		{
+			mi_set_err(err, errlen,
+					   "invalid regular expression in identity \"%.*s\": %s",
+					   (int) len, text, rxerr);
+			goto fail;
+		}
+
+		/*
+		 * With an engine: the body must compile on its own (one complete
+		 * expression, by the engine's own reading) and so must the
+		 * anchored form.
+		 */
 		if (regex_fn != NULL)
 		{
-			char	   *rx = mi_regex_build(p, "r");
-			char		rxerr[256];
-			int			rc;
-
-			rxerr[0] = '\0';
-			rc = regex_fn(rx, NULL, 0, regex_arg, rxerr, sizeof(rxerr));
-			mi_free(rx);
-			if (rc != 0)
+			for (int pass = 0; pass < 2; pass++)
 			{
-				mi_set_err(err, errlen,
-						"invalid regular expression in identity \"%.*s\": %s",
-						(int) len, text, rxerr[0] ? rxerr : "error");
-				goto fail;
+				char	   *rx = pass == 0 ? mi_regex_build_body(p, "r")
+					: mi_regex_build(p, "r");
+				int			rc;
+
+				rxerr[0] = '\0';
+				rc = regex_fn(rx, NULL, 0, regex_arg, rxerr, sizeof(rxerr));
+				mi_free(rx);
+				if (rc != 0)
+				{
+					mi_set_err(err, errlen,
+							   "invalid regular expression in identity \"%.*s\": %s",
+							   (int) len, text, rxerr[0] ? rxerr : "error");
+					goto fail;
+				}
 			}
 		}
 	}
@@ -501,12 +524,19 @@ san_kind_of(MiKind kind)
 	}
 }
 
+/*
+ * A regex sees at most MI_MAX_VALUE_LEN bytes: longer subjects (a subject
+ * DN can be longer; SANs and CNs that long are hostile already) never
+ * match, so the time one match may take is bounded.
+ */
 static bool
 run_regex(const char *rx, const char *v, size_t vlen,
 		  MiRegexFn regex_fn, void *regex_arg)
 {
 	char		rxerr[256];
 
+	if (vlen > MI_MAX_VALUE_LEN)
+		return false;
 	rxerr[0] = '\0';
 	return regex_fn(rx, v, vlen, regex_arg, rxerr, sizeof(rxerr)) == 1;
 }

@@ -32,12 +32,15 @@ typedef enum MiKind
 typedef struct MiPattern MiPattern;	/* opaque, compiled */
 
 /*
- * Regex callback.  regex is the full, already anchored regular expression
- * (the pattern with {role} substituted and escaped, wrapped as
- * "^(?:...)$").  value/vlen is the subject.  Returns 1 on match, 0 on no
- * match, -1 on error (an error never matches).  With value == NULL it must
- * only compile the regex and return 0 if it is valid, -1 if not, writing a
- * message to err.
+ * Regex callback.  To match, regex is the full, already anchored regular
+ * expression (the pattern with {role} substituted and escaped, wrapped as
+ * "^(?:...)$") and value/vlen the subject (at most MI_MAX_VALUE_LEN bytes).
+ * Returns 1 on match, 0 on no match, -1 on error (an error never matches).
+ * With value == NULL it must only compile regex as given (mi_pattern_parse
+ * passes the body alone first, then the anchored form) and return 0 if it
+ * is valid, -1 if not, writing a message to err.  The callback refuses (-1,
+ * in both uses) an expression its engine cannot run in bounded time, e.g.
+ * one that uses back-references or lookaround.
  */
 typedef int (*MiRegexFn) (const char *regex, const char *value, size_t vlen,
 						  void *arg, char *err, size_t errlen);

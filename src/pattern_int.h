@@ -142,5 +142,8 @@ extern bool mi_match_ip(const MiPattern *p, const MiSan *san);
 
 /* match_regex.c */
 extern char *mi_regex_build(const MiPattern *p, const char *role);
+extern char *mi_regex_build_body(const MiPattern *p, const char *role);
+extern bool mi_regex_check(const char *body, int blen, char *err,
+						   size_t errlen);
 
 #endif							/* MI_PATTERN_INT_H */
