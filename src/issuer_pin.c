@@ -18,6 +18,16 @@
 
 #define MI_MAX_ISSUER_LEN 1024
 
+/* does text start with "sha256:", the "sha" in any case (as accepted)? */
+static bool
+is_sha256_pin(const char *text, size_t len)
+{
+	return len >= 7 && ascii_lower((unsigned char) text[0]) == 's' &&
+		ascii_lower((unsigned char) text[1]) == 'h' &&
+		ascii_lower((unsigned char) text[2]) == 'a' &&
+		memcmp(text + 3, "256:", 4) == 0;
+}
+
 char *
 mi_issuer_normalize(const char *text, size_t len, char *err, size_t errlen)
 {
@@ -44,10 +54,7 @@ mi_issuer_normalize(const char *text, size_t len, char *err, size_t errlen)
 			return NULL;
 		}
 	}
-	if (len >= 7 && ascii_lower((unsigned char) text[0]) == 's' &&
-		ascii_lower((unsigned char) text[1]) == 'h' &&
-		ascii_lower((unsigned char) text[2]) == 'a' &&
-		memcmp(text + 3, "256:", 4) == 0)
+	if (is_sha256_pin(text, len))
 	{
 		unsigned char digest[32];
 
@@ -75,7 +82,8 @@ mi_issuer_match(const char *issuer_pin, const MiCert *cert)
 {
 	if (issuer_pin == NULL || cert == NULL)
 		return false;
-	if (strncmp(issuer_pin, "sha256:", 7) == 0)
+	/* a pin written by hand may be "SHA256:AB:CD:..." (normalize took it) */
+	if (is_sha256_pin(issuer_pin, strlen(issuer_pin)))
 	{
 		unsigned char digest[32];
 
@@ -92,4 +100,24 @@ mi_issuer_match(const char *issuer_pin, const MiCert *cert)
 			strcmp(cert->chain[i].subject_dn, issuer_pin) == 0)
 			return true;
 	return false;
+}
+
+bool
+mi_issuer_same(const char *a, const char *b)
+{
+	char		err[8];
+	char	   *na;
+	char	   *nb;
+	bool		same;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (strcmp(a, b) == 0)
+		return true;
+	na = mi_issuer_normalize(a, strlen(a), err, sizeof(err));
+	nb = na ? mi_issuer_normalize(b, strlen(b), err, sizeof(err)) : NULL;
+	same = na != NULL && nb != NULL && strcmp(na, nb) == 0;
+	mi_free(na);
+	mi_free(nb);
+	return same;
 }

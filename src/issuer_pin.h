@@ -20,6 +20,13 @@
 extern char *mi_issuer_normalize(const char *text, size_t len,
 								 char *err, size_t errlen);
 
+/*
+ * The same pin?  Both NULL, equal text, or the same normalized form (a
+ * sha256 pin in any case, with or without colons).  A DN pin compares as
+ * written: see issuer_pin.c.
+ */
+extern bool mi_issuer_same(const char *a, const char *b);
+
 /* does the certificate's chain contain the pinned CA? */
 extern bool mi_issuer_match(const char *issuer_pin, const MiCert *cert);
 

@@ -9,6 +9,11 @@
  * only as the whole leftmost label, followed by at least 2 labels.  The
  * label helpers here serve the domain of email: patterns too.
  *
+ * {role} in a label matches only when the role name is itself a lowercase
+ * DNS label ([a-z0-9_-], at most 63 bytes): names compare without case, so
+ * otherwise roles "Dave" and "dave" would share one DNS identity.  A role
+ * with an upper-case letter never matches a DNS name through {role}.
+ *
  *-------------------------------------------------------------------------
  */
 #include "mi_alloc.h"
@@ -88,9 +93,28 @@ mi_check_labels(const MiSeg *labels, int n, char *err, size_t errlen)
 	return true;
 }
 
+/* can a role name stand for a DNS label ({role} in a dns: pattern)? */
+bool
+mi_role_is_dns_label(const char *role, size_t rlen)
+{
+	if (role == NULL || rlen == 0 || rlen > 63)
+		return false;
+	for (size_t i = 0; i < rlen; i++)
+	{
+		unsigned char c = (unsigned char) role[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			  c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
 /*
  * Do the labels of v[0..vlen) (a well-formed name without trailing dot)
  * match labels[0..n), after skip leading labels that must merely exist?
+ * A label with {role} never matches unless the role name is a lowercase
+ * DNS label.
  */
 bool
 mi_labels_match(const MiSeg *labels, int n, int skip,
@@ -100,6 +124,8 @@ mi_labels_match(const MiSeg *labels, int n, int skip,
 	int			k = 0;
 	size_t		start = 0;
 
+	if (!mi_role_is_dns_label(role, rlen))
+		role = NULL;			/* a {role} label then matches nothing */
 	for (size_t i = 0; i < vlen; i++)
 		if (v[i] == '.')
 			count++;
@@ -164,3 +190,23 @@ mi_match_dns(const MiPattern *p, const char *role, size_t rlen,
 	return mi_labels_match(p->labels, p->nlabels, 0, role, rlen, v, nlen);
 }
 
+
+/*
+ * The comparison key of a dns: pattern (not a regex): lowercase, without
+ * the trailing dot, so every spelling that matches the same names has the
+ * same key.  Allocated.
+ */
+char *
+mi_dns_key(const MiPattern *p)
+{
+	int			len = p->blen;
+	char	   *k;
+
+	if (len > 0 && p->body[len - 1] == '.')
+		len--;
+	k = (char *) mi_alloc0((size_t) len + 5);
+	memcpy(k, "dns:", 4);
+	for (int i = 0; i < len; i++)
+		k[4 + i] = (char) ascii_lower((unsigned char) p->body[i]);
+	return k;
+}

@@ -109,3 +109,20 @@ mi_match_email(const MiPattern *p, const char *role, size_t rlen,
 						v + at + 1, vlen - at - 1);
 }
 
+
+/*
+ * The comparison key of an email: pattern (not a regex): the local part as
+ * written, the domain lowercase.  Allocated.
+ */
+char *
+mi_email_key(const MiPattern *p)
+{
+	int			llen = p->local.len;
+	char	   *k = (char *) mi_alloc0((size_t) p->blen + 7);
+
+	memcpy(k, "email:", 6);
+	memcpy(k + 6, p->body, (size_t) llen);
+	for (int i = llen; i < p->blen; i++)
+		k[6 + i] = (char) ascii_lower((unsigned char) p->body[i]);
+	return k;
+}

@@ -12,6 +12,7 @@
 #include "mi_alloc.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "mi_err.h"
@@ -113,3 +114,21 @@ mi_match_ip(const MiPattern *p, const MiSan *san)
 	return true;
 }
 
+
+/*
+ * The comparison key of an ip: pattern: the address as inet_ntop writes it
+ * and the prefix length, always ("ip:::1/128" for "ip:0:0:0:0:0:0:0:1").
+ * Allocated.
+ */
+char *
+mi_ip_key(const MiPattern *p)
+{
+	char		buf[INET6_ADDRSTRLEN + 1];
+	char	   *k = (char *) mi_alloc0(3 + sizeof(buf) + 5);
+
+	if (inet_ntop(p->iplen == 4 ? AF_INET : AF_INET6, p->ip, buf,
+				  sizeof(buf)) == NULL)
+		buf[0] = '\0';
+	snprintf(k, 3 + sizeof(buf) + 5, "ip:%s/%d", buf, p->prefix);
+	return k;
+}

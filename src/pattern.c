@@ -501,6 +501,54 @@ mi_pattern_text(const MiPattern *p)
 	return p->text;
 }
 
+char *
+mi_pattern_key(const MiPattern *p)
+{
+	if (p->is_regex)
+		return mi_strdup(p->text);
+	switch (p->kind)
+	{
+		case MI_KIND_DNS:
+			return mi_dns_key(p);
+		case MI_KIND_EMAIL:
+			return mi_email_key(p);
+		case MI_KIND_IP:
+			return mi_ip_key(p);
+		default:
+			/* uri, cn, dn: bytes; sha256: its text is canonical already */
+			return mi_strdup(p->text);
+	}
+}
+
+bool
+mi_identity_same(const char *a, const char *b)
+{
+	char		err[8];
+	MiPattern  *pa;
+	MiPattern  *pb;
+	bool		same;
+
+	if (a == NULL || b == NULL)
+		return false;
+	if (strcmp(a, b) == 0)
+		return true;
+	pa = mi_pattern_parse(a, strlen(a), NULL, NULL, err, sizeof(err));
+	pb = pa ? mi_pattern_parse(b, strlen(b), NULL, NULL, err, sizeof(err)) : NULL;
+	same = false;
+	if (pa != NULL && pb != NULL)
+	{
+		char	   *ka = mi_pattern_key(pa);
+		char	   *kb = mi_pattern_key(pb);
+
+		same = strcmp(ka, kb) == 0;
+		mi_free(ka);
+		mi_free(kb);
+	}
+	mi_pattern_free(pa);
+	mi_pattern_free(pb);
+	return same;
+}
+
 /* ----------------------------------------------------------------
  * Matching
  * ----------------------------------------------------------------

@@ -69,6 +69,24 @@ extern bool mi_pattern_has_role(const MiPattern *p);
 extern const char *mi_pattern_text(const MiPattern *p);
 
 /*
+ * The comparison key of a pattern (allocated): two patterns with the same
+ * key match exactly the same values.  sha256 hex case and colons, dns case
+ * and trailing dot, email domain case and ip address spellings
+ * ("::1" = "0:0:0:0:0:0:0:1", "10.0.0.1" = "10.0.0.1/32") are folded;
+ * uri, cn, dn and regexes compare as written (bytes are what they match).
+ */
+extern char *mi_pattern_key(const MiPattern *p);
+
+/*
+ * Do two identity texts name the same binding: equal text, or both parse
+ * (without a regex engine) to the same key?  What unbind() and bind()'s
+ * idempotence use, so a binding written by hand in any spelling the label
+ * check accepted can be found again; a stored text that no longer parses
+ * (a regex refused by a newer rule) is found by its exact text.
+ */
+extern bool mi_identity_same(const char *a, const char *b);
+
+/*
  * Does the certificate match?  role is the role being logged into (used
  * for {role}).  On a match, *matched_san is the index of the SAN that
  * matched, or -1 when the match was on the subject (cn, dn) or the

@@ -129,16 +129,20 @@ extern bool mi_labels_match(const MiSeg *labels, int n, int skip,
 extern bool mi_parse_dns(MiPattern *p, char *err, size_t errlen);
 extern bool mi_match_dns(const MiPattern *p, const char *role, size_t rlen,
 						 const char *v, size_t vlen);
+extern bool mi_role_is_dns_label(const char *role, size_t rlen);
+extern char *mi_dns_key(const MiPattern *p);
 
 /* match_email.c */
 extern bool mi_email_wellformed(const char *v, size_t len, size_t *at);
 extern bool mi_parse_email(MiPattern *p, char *err, size_t errlen);
 extern bool mi_match_email(const MiPattern *p, const char *role, size_t rlen,
 						   const char *v, size_t vlen);
+extern char *mi_email_key(const MiPattern *p);
 
 /* match_ip.c */
 extern bool mi_parse_ip(MiPattern *p, char *err, size_t errlen);
 extern bool mi_match_ip(const MiPattern *p, const MiSan *san);
+extern char *mi_ip_key(const MiPattern *p);
 
 /* match_regex.c */
 extern char *mi_regex_build(const MiPattern *p, const char *role);

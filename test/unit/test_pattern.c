@@ -710,6 +710,64 @@ test_regex_rules(void)
 	mi_pattern_free(p);
 }
 
+/* issue 10 defect 7: one key per identity, whatever the spelling */
+static void
+same(const char *a, const char *b, bool want)
+{
+	ok(mi_identity_same(a, b) == want && mi_identity_same(b, a) == want,
+	   "%s %s %s", a, want ? "is the same binding as" : "is not the same binding as", b);
+}
+
+static void
+test_identity_key(void)
+{
+	same("sha256:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99",
+		 "sha256:aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899", true);
+	same("sha256:AABBCCDDEEFF00112233445566778899AABBCCDDEEFF00112233445566778899",
+		 "sha256:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99", true);
+	same("sha256:aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899",
+		 "sha256:aabbccddeeff00112233445566778899aabbccddeeff00112233445566778800", false);
+	same("dns:DB.Example.COM.", "dns:db.example.com", true);
+	same("dns:*.Example.com", "dns:*.example.com.", true);
+	same("dns:{role}.Example.com", "dns:{role}.example.com", true);
+	same("dns:db.example.com", "dns:db.example.org", false);
+	same("dns:~db\\.example\\.com", "dns:db.example.com", false);
+	same("email:Dave@EXAMPLE.com", "email:Dave@example.com", true);
+	same("email:Dave@example.com", "email:dave@example.com", false);
+	same("email:*@Example.COM", "email:*@example.com", true);
+	same("ip:::1", "ip:0:0:0:0:0:0:0:1", true);
+	same("ip:::1", "ip:::1/128", true);
+	same("ip:10.0.0.1", "ip:10.0.0.1/32", true);
+	same("ip:2001:DB8::/32", "ip:2001:0db8:0:0::/32", true);
+	same("ip:10.0.0.0/8", "ip:10.0.0.0/16", false);
+	same("ip:::ffff:10.0.0.1", "ip:10.0.0.1", false);
+	same("uri:spiffe://Example.org/a", "uri:spiffe://example.org/a", false);
+	same("cn:Alice", "cn:alice", false);
+	same("dn:CN=a,O=b", "dn:CN=a, O=b", false);
+	same("cn:~(a|b)", "cn:~(a|b)", true);
+	same("cn:~(a|b)", "cn:~(b|a)", false);
+	/* a stored identity that no longer parses is found by its exact text */
+	same("cn:~a)|(b", "cn:~a)|(b", true);
+	same("cn:~a)|(b", "cn:~a)|(c", false);
+	same("foo:bar", "foo:bar", true);
+}
+
+/* issue 10 item 9b: {role} in a DNS name only as a lowercase DNS label */
+static void
+test_dns_role_case(void)
+{
+	YES("dns:{role}.db.example.com", D, "dave.db.example.com", "dave");
+	NO("dns:{role}.db.example.com", D, "dave.db.example.com", "Dave");
+	NO("dns:{role}.db.example.com", D, "DAVE.db.example.com", "DAVE");
+	NO("dns:*.{role}.example.com", D, "x.dave.example.com", "Dave");
+	YES("dns:*.{role}.example.com", D, "x.Dave.example.com", "dave");
+	YES("dns:{role}.db.example.com", D, "a-b_c9.db.example.com", "a-b_c9");
+	NO("email:*@{role}.example.com", E, "x@dave.example.com", "Dave");
+	YES("email:*@{role}.example.com", E, "x@DAVE.example.com", "dave");
+	/* the email local part is exact: Dave and dave are different there */
+	YES("email:{role}@example.com", E, "Dave@example.com", "Dave");
+}
+
 static void
 test_sha256(void)
 {
@@ -1078,6 +1136,16 @@ test_issuer(void)
 	ok(!mi_issuer_match("sha256:0000000000000000000000000000000000000000000000000000000000000000", &c),
 	   "a zero sha256 pin does not match an entry without fingerprint");
 	ok(!mi_issuer_match(NULL, &c), "a NULL pin does not match");
+	/* a pin written by hand, in a spelling mi_issuer_normalize accepts */
+	ok(mi_issuer_match("SHA256:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF", &c),
+	   "a hand-written SHA256:AA:BB:... pin matches like its normalized form");
+	ok(mi_issuer_same("SHA256:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF",
+					  "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
+	   "mi_issuer_same: sha256 pins in two spellings");
+	ok(!mi_issuer_same("CN=Root CA,O=Example", "cn=root ca,o=example"),
+	   "mi_issuer_same: DN pins compare as written");
+	ok(mi_issuer_same(NULL, NULL) && !mi_issuer_same(NULL, "CN=a"),
+	   "mi_issuer_same: no pin is only the same as no pin");
 	c.nchain = 0;
 	ok(!mi_issuer_match("CN=Root CA,O=Example", &c), "no chain, no match");
 }
@@ -1245,6 +1313,8 @@ main(void)
 	test_ip();
 	test_subject();
 	test_regex_rules();
+	test_identity_key();
+	test_dns_role_case();
 	test_sha256();
 	test_parse_errors();
 	test_messages_utf8();
