@@ -74,6 +74,8 @@ SELECT mtls_ident.bind('billing', 'cn:~[)|(]x');
 SELECT mtls_ident.bind('billing', 'cn:~x\');
 SELECT mtls_ident.bind('billing', 'cn:~[{role}]');
 SELECT mtls_ident.bind('billing', 'cn:~a{1,2}');
+SELECT mtls_ident.bind('billing', 'cn:~(a*?b*)');
+SELECT mtls_ident.bind('billing', 'cn:~' || repeat('(a|b)*', 33));
 -- the same rules for labels written by hand
 SECURITY LABEL FOR mtls_ident ON ROLE billing IS 'bind "uri:~spiffe://example\\.org/ns/prod/sa/billing)|(nomatch"';
 SECURITY LABEL FOR mtls_ident ON ROLE billing IS 'bind "cn:~(a*)\\1"';

@@ -70,10 +70,13 @@ mi_unix_to_timestamptz(int64_t t)
  * cannot be bounded in time; bounds cannot occur (braces are only {role})
  * and an unmatched ")" would escape the anchoring.  Checked when a pattern
  * is validated and again before every match, so an expression the pure
- * checks let through is still never run.
+ * checks let through is still never run.  Non-greedy quantifiers
+ * (REG_USHORTEST) change nothing in an anchored match and take a slower
+ * path: refused as well.
  */
 #define MI_REGEX_REFUSED_INFO \
-	(REG_UBACKREF | REG_ULOOKAROUND | REG_UBOUNDS | REG_UPBOTCH)
+	(REG_UBACKREF | REG_ULOOKAROUND | REG_UBOUNDS | REG_UPBOTCH | \
+	 REG_USHORTEST)
 
 static int
 regex_refused(long info, char *err, size_t errlen)
@@ -84,6 +87,8 @@ regex_refused(long info, char *err, size_t errlen)
 				 "back-references are not allowed: their matching time cannot be bounded" :
 				 (info & REG_ULOOKAROUND) ?
 				 "lookahead and lookbehind constraints are not allowed: their matching time cannot be bounded" :
+				 (info & REG_USHORTEST) ?
+				 "non-greedy quantifiers are not allowed" :
 				 "the regular expression uses a construct that is not allowed");
 	return -1;
 }
@@ -170,7 +175,7 @@ mi_pg_regex(const char *regex, const char *value, size_t vlen,
 MiPattern *
 mi_compile_identity(const char *identity)
 {
-	char		err[256];
+	char		err[MI_MAX_PATTERN_LEN + 1024];	/* messages quote the identity */
 	MiPattern  *p;
 
 	err[0] = '\0';

@@ -29,6 +29,9 @@ typedef enum MiKind
 /* longest identity text accepted by mi_pattern_parse */
 #define MI_MAX_PATTERN_LEN 1024
 
+/* most quantifiers ("*", "+", "?") in a regular expression (match_regex.c) */
+#define MI_MAX_REGEX_QUANTIFIERS 32
+
 typedef struct MiPattern MiPattern;	/* opaque, compiled */
 
 /*

@@ -639,6 +639,27 @@ test_regex_rules(void)
 	REFUSE_ALWAYS("cn:~(?!a)b", "lookahead");
 	REFUSE_ALWAYS("cn:~(?<=a)b", "lookbehind");
 	REFUSE_ALWAYS("cn:~(?<!a)b", "lookbehind");
+	/* non-greedy quantifiers; at most MI_MAX_REGEX_QUANTIFIERS quantifiers */
+	REFUSE_ALWAYS("cn:~(a*?b*)", "non-greedy");
+	REFUSE_ALWAYS("cn:~a+?", "non-greedy");
+	REFUSE_ALWAYS("cn:~a??", "non-greedy");
+	{
+		char		q[MI_MAX_PATTERN_LEN];
+
+		strcpy(q, "cn:~");
+		for (int i = 0; i < MI_MAX_REGEX_QUANTIFIERS; i++)
+			strcat(q, "(a|b)*");
+		ACCEPT(q);
+		strcat(q, "c?");
+		REFUSE_ALWAYS(q, "too many quantifiers");
+		/* escaped and bracketed ones are characters; (?: is no quantifier */
+		strcpy(q, "cn:~");
+		for (int i = 0; i < MI_MAX_REGEX_QUANTIFIERS; i++)
+			strcat(q, "(?:a)*");
+		strcat(q, "\\*[*+?]\\?x");
+		ACCEPT(q);
+	}
+
 	/* a bracket expression cannot hide or bring parentheses or {role} */
 	REFUSE_ALWAYS("cn:~[(]a", "inside a bracket expression");
 	REFUSE_ALWAYS("cn:~[)]a", "inside a bracket expression");
