@@ -35,7 +35,11 @@
  * - "kind:pattern", kind lowercase; at most MI_MAX_PATTERN_LEN bytes; no
  *	 control characters; "{" and "}" only as {role} (so a regex cannot use
  *	 "{n,m}" bounds); "~" starts a regex (not for ip, sha256), matched
- *	 against the whole value as "^(?:...)$".
+ *	 against the whole value as "^(?:...)$"; match_regex.c says what a
+ *	 regex may not contain.
+ * - mi_pattern_key folds the spellings that match the same values (sha256
+ *	 hex, dns case and trailing dot, email domain case, ip spellings), for
+ *	 unbind() and bind()'s idempotence.
  * - uri: scheme://authority[/path], printable ASCII without space, "%",
  *	 "?", "#"; bytes compared exactly (scheme and authority included); no
  *	 wildcard in the authority; "*" a whole segment (exactly one segment),
@@ -43,7 +47,8 @@
  *	 with a space, %-escape, query, fragment, "." / ".." or empty segment
  *	 (a trailing "/" too), empty authority or no "scheme://" is hostile.
  * - dns: labels of [A-Za-z0-9_-], ASCII case-insensitive (the role name
- *	 substituted into a label too), one trailing dot ignored on each side;
+ *	 substituted into a label too, and only when it is a lowercase DNS
+ *	 label itself), one trailing dot ignored on each side;
  *	 "*" only as the whole leftmost label, followed by at least 2 labels.
  * - email: local@domain; local part exact, domain labels as dns without
  *	 trailing dot and without wildcard; "*@domain" is any local part, in
