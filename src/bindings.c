@@ -469,7 +469,7 @@ mi_write_role_label(Oid roleid, const MiLabel *label)
 	CommandCounterIncrement();
 }
 
-/* compile one stored binding into a rule; stored labels were validated */
+/* compile one stored binding into a rule */
 static void
 add_rule(MiRuleSet *set, int *cap, MiBinding *b, const char *source,
 		 const MiLabel *label, bool templates_only, Oid roleid,
@@ -503,14 +503,28 @@ add_rule(MiRuleSet *set, int *cap, MiBinding *b, const char *source,
 		}
 	}
 
+	/*
+	 * A stored binding that does not parse -- a regex refused by a rule
+	 * newer than the label (one that escapes its anchoring, say), or a
+	 * label damaged behind the check hook's back -- is never evaluated:
+	 * it admits nothing, fails closed for this binding alone, and the role
+	 * still counts as bound.  So logins through it are refused (no_match)
+	 * and the enforcer ends the sessions that relied on it.  The server log
+	 * names it (LOG: never sent to a client that is still logging in).
+	 */
 	err[0] = '\0';
 	p = mi_pattern_parse(b->identity, len, NULL, NULL, err, sizeof(err));
 	if (p == NULL)
-		ereport(ERROR,
+	{
+		ereport(LOG,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid mtls_ident binding \"%s\" on role with OID %u",
+				 errmsg("mtls_ident: invalid binding \"%s\" on role with OID %u is not evaluated",
 						b->identity, roleid),
-				 errdetail("%s", err)));
+				 errdetail("%s", err),
+				 errhint("Remove it with mtls_ident.unbind() (by its exact text).")));
+		set->nskipped++;
+		return;
+	}
 	if (set->nrules == *cap)
 	{
 		*cap = *cap * 2;

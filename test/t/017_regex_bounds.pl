@@ -4,10 +4,11 @@
 #
 # - bind() refuses a regex that would escape "^(?:...)$" and one with
 #   back-references; SECURITY LABEL refuses them the same way.
-# - A label stored behind the check hook's back (as one written before
-#   these rules existed) is not evaluated: logins to that role are refused,
-#   with the cause in the server log, even with a certificate that only the
-#   escape would admit -- and it can be removed with unbind().
+# - A binding stored behind the check hook's back (as one written before
+#   these rules existed) is not evaluated: it admits nothing, even a
+#   certificate that only the escape would admit (the cause is in the server
+#   log), the enforcer ends a session that relied on it, and unbind()
+#   removes it.
 # - The worst regex still accepted, on a 4 kB SAN, decides the login, and
 #   the enforcer keeps sweeping while a session that uses it is live.
 #   Timings are measured and reported (note), not asserted tightly: the
@@ -73,7 +74,7 @@ is($node->safe_psql('postgres',
 		"SELECT count(*) FROM pg_shseclabel WHERE objoid = 'esc'::regrole"),
 	'0', 'nothing was stored');
 
-# --- a stored escaping label refuses logins, fail closed ---------------------
+# --- a stored escaping binding admits nothing, fail closed -------------------
 
 my $extra = mint_cert(san => 'URI:spiffe://example.org/ns/prod/sa/billing/extra');
 my $nomatch = mint_cert(san => 'URI:spiffe://example.org/nomatch');
@@ -86,7 +87,7 @@ for my $c ([ $extra, 'a URI only the escape admits' ],
 	cert_refused($node, $c->[0], 'esc', 'no_match',
 		"stored escaping regex: $c->[1] is refused");
 	ok( $node->log_contains(
-			qr/the role's bindings cannot be read: invalid mtls_ident binding .*unbalanced "\)"/,
+			qr/mtls_ident: invalid binding "\Q$escape\E" on role with OID \d+ is not evaluated\n.*DETAIL: .*unbalanced "\)"/,
 			$off),
 		'... and the log names the invalid binding');
 }
@@ -100,6 +101,19 @@ cert_accepted($node, 'spiffe_billing', 'esc',
 	'the regex written as a group admits the URI it was meant for');
 cert_refused($node, $extra, 'esc', 'no_match',
 	'... and not a longer path');
+
+# --- a live session that relied on it is ended by the enforcer ---------------
+
+bound_role($node, 'enc', 'enc');
+$node->safe_psql('postgres',
+	"SELECT mtls_ident.bind('enc', 'uri:~spiffe://example\\.org/ns/prod/sa/(enc|x)')");
+my $c_enc = mint_cert(san => spiffe('enc'));
+my $s_enc = open_session($node, $c_enc, 'enc');
+store_label_unchecked('enc',
+	'bind "uri:~spiffe://example\\\\.org/ns/prod/sa/enc)|(x"');
+ok(session_gone($node, $s_enc->pid),
+	'the enforcer ends a session whose only binding became an escaping regex');
+$s_enc->quit;
 
 # --- a stored back-reference is never run ------------------------------------
 
@@ -115,7 +129,8 @@ store_label_unchecked('bref', "bind \"$label_backref\"");
 		'stored back-reference: the login is refused, not evaluated');
 	note(sprintf('stored back-reference login decided in %.2f s', time - $t0));
 	ok( $node->log_contains(
-			qr/the role's bindings cannot be read: .*back-references/, $off),
+			qr/invalid binding .* is not evaluated\n.*DETAIL: .*back-references/,
+			$off),
 		'... and the log says why');
 }
 
