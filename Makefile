@@ -10,6 +10,13 @@ OBJS = \
 	src/mtls_ident.o \
 	src/cert.o \
 	src/pattern.o \
+	src/match_uri.o \
+	src/match_dns.o \
+	src/match_email.o \
+	src/match_ip.o \
+	src/match_regex.o \
+	src/san_index.o \
+	src/issuer_pin.o \
 	src/label.o \
 	src/label_cache.o \
 	src/decision.o \

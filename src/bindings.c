@@ -65,10 +65,41 @@ mi_unix_to_timestamptz(int64_t t)
 }
 
 /*
+ * What PostgreSQL's regex compiler reports about an expression that the
+ * pattern rules refuse (match_regex.c): back-references and lookaround
+ * cannot be bounded in time; bounds cannot occur (braces are only {role})
+ * and an unmatched ")" would escape the anchoring.  Checked when a pattern
+ * is validated and again before every match, so an expression the pure
+ * checks let through is still never run.  Non-greedy quantifiers
+ * (REG_USHORTEST) change nothing in an anchored match and take a slower
+ * path: refused as well.
+ */
+#define MI_REGEX_REFUSED_INFO \
+	(REG_UBACKREF | REG_ULOOKAROUND | REG_UBOUNDS | REG_UPBOTCH | \
+	 REG_USHORTEST)
+
+static int
+regex_refused(long info, char *err, size_t errlen)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s",
+				 (info & REG_UBACKREF) ?
+				 "back-references are not allowed: their matching time cannot be bounded" :
+				 (info & REG_ULOOKAROUND) ?
+				 "lookahead and lookbehind constraints are not allowed: their matching time cannot be bounded" :
+				 (info & REG_USHORTEST) ?
+				 "non-greedy quantifiers are not allowed" :
+				 "the regular expression uses a construct that is not allowed");
+	return -1;
+}
+
+/*
  * Matching goes through RE_compile_and_cache, so a regex applied to every
  * SAN of a certificate is compiled once per backend, not once per SAN.
  * Validation (value == NULL) compiles directly, to report errors instead of
- * raising them.
+ * raising them.  The engine checks for interrupts while it runs (it returns
+ * REG_CANCEL); CHECK_FOR_INTERRUPTS then lets a pending cancel, shutdown or
+ * authentication_timeout act at once.
  */
 int
 mi_pg_regex(const char *regex, const char *value, size_t vlen,
@@ -78,11 +109,25 @@ mi_pg_regex(const char *regex, const char *value, size_t vlen,
 	int			rc;
 
 	(void) arg;
+	CHECK_FOR_INTERRUPTS();
+
+	/*
+	 * An expression not valid in the encoding (a role name with a broken
+	 * multibyte sequence, say) could swallow the characters that follow it
+	 * when converted: never compiled.
+	 */
+	if (!pg_verifymbstr(regex, (int) rlen, true))
+	{
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "the regular expression is not valid in the server encoding");
+		return -1;
+	}
 	if (value == NULL)
 	{
 		pg_wchar   *wre = (pg_wchar *) palloc((rlen + 1) * sizeof(pg_wchar));
 		int			wrelen = pg_mb2wchar_with_len(regex, wre, (int) rlen);
 		regex_t		re;
+		long		info;
 
 		rc = pg_regcomp(&re, wre, wrelen, REG_ADVANCED, C_COLLATION_OID);
 		pfree(wre);
@@ -92,7 +137,10 @@ mi_pg_regex(const char *regex, const char *value, size_t vlen,
 				pg_regerror(rc, &re, err, errlen);
 			return -1;
 		}
+		info = re.re_info;
 		pg_regfree(&re);
+		if (info & MI_REGEX_REFUSED_INFO)
+			return regex_refused(info, err, errlen);
 		return 0;
 	}
 	else
@@ -102,14 +150,18 @@ mi_pg_regex(const char *regex, const char *value, size_t vlen,
 		int			wlen;
 
 		/* a value not valid in the current encoding never matches */
-		if (!pg_verifymbstr(value, (int) vlen, true))
+		if (vlen > MI_MAX_VALUE_LEN || !pg_verifymbstr(value, (int) vlen, true))
 			return 0;
 		re = RE_compile_and_cache(cstring_to_text_with_len(regex, (int) rlen),
 								  REG_ADVANCED, C_COLLATION_OID);
+		if (re->re_info & MI_REGEX_REFUSED_INFO)
+			return regex_refused(re->re_info, err, errlen);
 		wval = (pg_wchar *) palloc((vlen + 1) * sizeof(pg_wchar));
 		wlen = pg_mb2wchar_with_len(value, wval, (int) vlen);
 		rc = pg_regexec(re, wval, wlen, 0, NULL, 0, NULL, 0);
 		pfree(wval);
+		if (rc == REG_CANCEL)
+			CHECK_FOR_INTERRUPTS();
 		if (rc == REG_OKAY)
 			return 1;
 		if (rc == REG_NOMATCH)
@@ -123,7 +175,7 @@ mi_pg_regex(const char *regex, const char *value, size_t vlen,
 MiPattern *
 mi_compile_identity(const char *identity)
 {
-	char		err[256];
+	char		err[MI_MAX_PATTERN_LEN + 1024];	/* messages quote the identity */
 	MiPattern  *p;
 
 	err[0] = '\0';
@@ -417,7 +469,7 @@ mi_write_role_label(Oid roleid, const MiLabel *label)
 	CommandCounterIncrement();
 }
 
-/* compile one stored binding into a rule; stored labels were validated */
+/* compile one stored binding into a rule */
 static void
 add_rule(MiRuleSet *set, int *cap, MiBinding *b, const char *source,
 		 const MiLabel *label, bool templates_only, Oid roleid,
@@ -451,14 +503,28 @@ add_rule(MiRuleSet *set, int *cap, MiBinding *b, const char *source,
 		}
 	}
 
+	/*
+	 * A stored binding that does not parse -- a regex refused by a rule
+	 * newer than the label (one that escapes its anchoring, say), or a
+	 * label damaged behind the check hook's back -- is never evaluated:
+	 * it admits nothing, fails closed for this binding alone, and the role
+	 * still counts as bound.  So logins through it are refused (no_match)
+	 * and the enforcer ends the sessions that relied on it.  The server log
+	 * names it (LOG: never sent to a client that is still logging in).
+	 */
 	err[0] = '\0';
 	p = mi_pattern_parse(b->identity, len, NULL, NULL, err, sizeof(err));
 	if (p == NULL)
-		ereport(ERROR,
+	{
+		ereport(LOG,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid mtls_ident binding \"%s\" on role with OID %u",
+				 errmsg("mtls_ident: invalid binding \"%s\" on role with OID %u is not evaluated",
 						b->identity, roleid),
-				 errdetail("%s", err)));
+				 errdetail("%s", err),
+				 errhint("Remove it with mtls_ident.unbind() (by its exact text).")));
+		set->nskipped++;
+		return;
+	}
 	if (set->nrules == *cap)
 	{
 		*cap = *cap * 2;

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * pattern.c
- *		Identity patterns ("kind:pattern"): parsing, validation and matching
- *		against a certificate (SPEC section 3).
+ *		Identity patterns ("kind:pattern"): parsing, validation and the
+ *		dispatch of matching to the per-kind matchers (SPEC section 3).
  *
  * A pattern is parsed once into an MiPattern that keeps its pieces as
  * pointers into the canonical text: the URI prefix and path segments, the
@@ -13,6 +13,13 @@
  * thing done elsewhere: the caller's callback runs them (PostgreSQL's regex
  * engine in the backend); the anchored expression is built once per match
  * call, never per SAN.
+ *
+ * This file is the front door: what a pattern is in general (kind, {role},
+ * regex or not, canonical text), the template comparison every kind uses,
+ * and the dispatch.  Each kind's own syntax and matching live in one file:
+ * match_uri.c, match_dns.c, match_email.c, match_ip.c, match_regex.c (the
+ * anchored regular expression and what is refused); the exact-binding
+ * prefilter is san_index.c, issuer pins issuer_pin.c.
  *
  * {role} stands for the role being logged into.  It is always substituted
  * as a literal: in a regular expression every ASCII character other than
@@ -28,7 +35,11 @@
  * - "kind:pattern", kind lowercase; at most MI_MAX_PATTERN_LEN bytes; no
  *	 control characters; "{" and "}" only as {role} (so a regex cannot use
  *	 "{n,m}" bounds); "~" starts a regex (not for ip, sha256), matched
- *	 against the whole value as "^(?:...)$".
+ *	 against the whole value as "^(?:...)$"; match_regex.c says what a
+ *	 regex may not contain.
+ * - mi_pattern_key folds the spellings that match the same values (sha256
+ *	 hex, dns case and trailing dot, email domain case, ip spellings), for
+ *	 unbind() and bind()'s idempotence.
  * - uri: scheme://authority[/path], printable ASCII without space, "%",
  *	 "?", "#"; bytes compared exactly (scheme and authority included); no
  *	 wildcard in the authority; "*" a whole segment (exactly one segment),
@@ -36,7 +47,8 @@
  *	 with a space, %-escape, query, fragment, "." / ".." or empty segment
  *	 (a trailing "/" too), empty authority or no "scheme://" is hostile.
  * - dns: labels of [A-Za-z0-9_-], ASCII case-insensitive (the role name
- *	 substituted into a label too), one trailing dot ignored on each side;
+ *	 substituted into a label too, and only when it is a lowercase DNS
+ *	 label itself), one trailing dot ignored on each side;
  *	 "*" only as the whole leftmost label, followed by at least 2 labels.
  * - email: local@domain; local part exact, domain labels as dns without
  *	 trailing dot and without wildcard; "*@domain" is any local part, in
@@ -45,63 +57,15 @@
  *	 match each other (::ffff:a.b.c.d is IPv6 only).
  * - cn, dn: exact bytes ("*" is literal); sha256: 64 hex digits, colons
  *	 ignored, canonical lowercase without colons.
- * - Regex subjects are the raw SAN value (a DNS SAN's trailing dot and
- *	 case included), the CN, or the subject DN.
  *
  *-------------------------------------------------------------------------
  */
 #include "mi_alloc.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
-#include <sys/socket.h>
 
 #include "mi_err.h"
-#include "pattern.h"
-
-#define ROLE_TOKEN		"{role}"
-#define ROLE_TOKEN_LEN	6
-
-/* a piece of the pattern text; star: a "*" wildcard */
-typedef struct MiSeg
-{
-	const char *s;
-	int			len;
-	bool		star;
-} MiSeg;
-
-struct MiPattern
-{
-	MiKind		kind;
-	bool		is_regex;
-	bool		has_role;
-	int			nrole;			/* occurrences of {role} in body */
-	char	   *text;			/* canonical "kind:pattern" */
-	const char *body;			/* into text: after "kind:" (and "~") */
-	int			blen;
-
-	/* uri: "scheme://authority", the path segments, a final "**" segment */
-	MiSeg		uri_prefix;
-	MiSeg	   *segs;
-	int			nsegs;
-	bool		uri_dstar;
-
-	/* dns, and the domain of email: labels, leftmost first */
-	MiSeg	   *labels;
-	int			nlabels;
-	bool		dns_wild;		/* labels[0] is "*" */
-
-	/* email local part */
-	MiSeg		local;
-
-	/* ip */
-	unsigned char ip[16];
-	int			iplen;
-	int			prefix;
-
-	/* sha256 */
-	unsigned char digest[32];
-};
+#include "pattern_int.h"
 
 static const struct
 {
@@ -129,50 +93,6 @@ kind_name(MiKind kind)
 	return "?";
 }
 
-static inline unsigned char
-ascii_lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char) (c + ('a' - 'A')) : c;
-}
-
-static inline bool
-is_ctrl(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-/* printable ASCII other than space */
-static inline bool
-is_graph(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f;
-}
-
-static inline bool
-is_alnum(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		(c >= '0' && c <= '9');
-}
-
-/* a character of a DNS label: [A-Za-z0-9_-] */
-static inline bool
-is_label_char(unsigned char c)
-{
-	return is_alnum(c) || c == '_' || c == '-';
-}
-
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = ascii_lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static bool
 is_role_token(const char *s, size_t len)
 {
@@ -184,8 +104,8 @@ is_role_token(const char *s, size_t len)
  * by role?  The parser made sure every "{" in a template starts {role}.
  * ci: compare ASCII letters case-insensitively.  Linear in tlen + vlen.
  */
-static bool
-tmpl_eq(const char *t, int tlen, const char *role, size_t rlen,
+bool
+mi_tmpl_eq(const char *t, int tlen, const char *role, size_t rlen,
 		const char *v, size_t vlen, bool ci)
 {
 	size_t		vi = 0;
@@ -221,8 +141,8 @@ tmpl_eq(const char *t, int tlen, const char *role, size_t rlen,
 }
 
 /* split s[0..len) at sep into segs (allocated); returns the count */
-static int
-split(const char *s, int len, char sep, MiSeg **out)
+int
+mi_split(const char *s, int len, char sep, MiSeg **out)
 {
 	int			n = 1;
 	int			start = 0;
@@ -252,158 +172,6 @@ split(const char *s, int len, char sep, MiSeg **out)
  * ----------------------------------------------------------------
  */
 
-/* length of a URI scheme at the start of v ([A-Za-z][A-Za-z0-9+.-]*), 0 if none */
-static size_t
-scheme_len(const char *v, size_t len)
-{
-	size_t		i;
-
-	if (len == 0 || !((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z')))
-		return 0;
-	for (i = 1; i < len; i++)
-	{
-		unsigned char c = (unsigned char) v[i];
-
-		if (!(is_alnum(c) || c == '+' || c == '.' || c == '-'))
-			break;
-	}
-	return i;
-}
-
-static bool
-dot_segment(const char *s, size_t len)
-{
-	return (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.');
-}
-
-/* a set of bytes below 0x80, as a bitmap */
-static inline bool
-in_byteset(const uint64_t set[2], unsigned char c)
-{
-	return c < 128 && ((set[c >> 6] >> (c & 63)) & 1) != 0;
-}
-
-/* bytes of a URI SAN that could match: 0x21-0x7e except % ? # */
-static const uint64_t uri_san_bytes[2] = {
-	UINT64_C(0x7fffffd600000000), UINT64_C(0x7fffffffffffffff)
-};
-
-/* bytes of a plain URI literal: the above except * { } (pattern syntax) */
-static const uint64_t uri_plain_bytes[2] = {
-	UINT64_C(0x7ffffbd600000000), UINT64_C(0x57ffffffffffffff)
-};
-
-/*
- * Is v[0..len) of the form scheme://authority[/path], with a non-empty
- * authority, a path of non-empty segments other than "." and "..", and
- * only bytes of the set (the scheme's and the separators are in every set
- * used here)?  On success *prefix_len is the length of "scheme://authority".
- */
-static bool
-uri_shape(const char *v, size_t len, const uint64_t bytes[2],
-		  size_t *prefix_len)
-{
-	size_t		s = scheme_len(v, len);
-	size_t		i;
-	size_t		start;
-
-	if (s == 0 || len - s < 3 || memcmp(v + s, "://", 3) != 0)
-		return false;
-	start = i = s + 3;
-	while (i < len && v[i] != '/')
-	{
-		if (!in_byteset(bytes, (unsigned char) v[i]))
-			return false;
-		i++;
-	}
-	if (i == start)
-		return false;			/* empty authority */
-	*prefix_len = i;
-	while (i < len)
-	{
-		/* v[i] == '/': one path segment */
-		start = ++i;
-		while (i < len && v[i] != '/')
-		{
-			if (!in_byteset(bytes, (unsigned char) v[i]))
-				return false;
-			i++;
-		}
-		if (i == start || dot_segment(v + start, i - start))
-			return false;
-	}
-	return true;
-}
-
-/*
- * A URI SAN that could ever match: printable ASCII without space, "%", "?"
- * and "#", of the form scheme://authority[/path] with a non-empty authority
- * and a path of non-empty segments other than "." and "..".  On success
- * *prefix_len is the length of "scheme://authority".
- */
-static bool
-uri_wellformed(const char *v, size_t len, size_t *prefix_len)
-{
-	return uri_shape(v, len, uri_san_bytes, prefix_len);
-}
-
-/*
- * A DNS name that could ever match: [A-Za-z0-9_.-] only, one optional
- * trailing dot, no empty label.  On success *name_len is the length without
- * the trailing dot.
- */
-static bool
-dns_wellformed(const char *v, size_t len, size_t *name_len)
-{
-	if (len > 0 && v[len - 1] == '.')
-		len--;
-	if (len == 0 || v[0] == '.' || v[len - 1] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) v[i];
-
-		if (c == '.')
-		{
-			if (v[i + 1] == '.')	/* i + 1 < len: v[len - 1] != '.' */
-				return false;
-		}
-		else if (!is_label_char(c))
-			return false;
-	}
-	*name_len = len;
-	return true;
-}
-
-/*
- * An email address that could ever match: printable ASCII without space
- * and "*", exactly one "@", non-empty local part and domain.  On success
- * *at is the position of the "@".
- */
-static bool
-email_wellformed(const char *v, size_t len, size_t *at)
-{
-	size_t		pos = len;
-
-	for (size_t i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) v[i];
-
-		if (!is_graph(c) || c == '*')
-			return false;
-		if (c == '@')
-		{
-			if (pos != len)
-				return false;
-			pos = i;
-		}
-	}
-	if (pos == len || pos == 0 || pos == len - 1)
-		return false;
-	*at = pos;
-	return true;
-}
-
 bool
 mi_san_wellformed(const MiSan *san)
 {
@@ -418,11 +186,11 @@ mi_san_wellformed(const MiSan *san)
 	switch (san->kind)
 	{
 		case MI_SAN_URI:
-			return uri_wellformed(san->value, (size_t) san->len, &dummy);
+			return mi_uri_wellformed(san->value, (size_t) san->len, &dummy);
 		case MI_SAN_DNS:
-			return dns_wellformed(san->value, (size_t) san->len, &dummy);
+			return mi_dns_wellformed(san->value, (size_t) san->len, &dummy);
 		case MI_SAN_EMAIL:
-			return email_wellformed(san->value, (size_t) san->len, &dummy);
+			return mi_email_wellformed(san->value, (size_t) san->len, &dummy);
 		default:
 			return false;
 	}
@@ -433,304 +201,9 @@ mi_san_wellformed(const MiSan *san)
  * ----------------------------------------------------------------
  */
 
-/* labels of a DNS name or email domain: [A-Za-z0-9_-] and {role}, non-empty */
-static bool
-check_labels(const MiSeg *labels, int n, char *err, size_t errlen)
-{
-	for (int i = 0; i < n; i++)
-	{
-		const MiSeg *l = &labels[i];
-
-		if (l->len == 0)
-		{
-			mi_set_err(err, errlen, "empty label");
-			return false;
-		}
-		for (int k = 0; k < l->len; k++)
-		{
-			unsigned char c = (unsigned char) l->s[k];
-
-			if (c == '{')
-			{
-				k += ROLE_TOKEN_LEN - 1;
-				continue;
-			}
-			if (c == '*')
-			{
-				mi_set_err(err, errlen,
-						"\"*\" is only allowed as the whole leftmost label");
-				return false;
-			}
-			if (!is_label_char(c))
-			{
-				if (c >= 0x80)
-					mi_set_err(err, errlen,
-							"non-ASCII character (labels may contain only letters, digits, \"-\" and \"_\")");
-				else
-					mi_set_err(err, errlen,
-							"invalid character \"%c\" (labels may contain only letters, digits, \"-\" and \"_\")",
-							c);
-				return false;
-			}
-		}
-	}
-	return true;
-}
-
-static bool
-parse_uri(MiPattern *p, char *err, size_t errlen)
-{
-	const char *b = p->body;
-	int			len = p->blen;
-	size_t		s;
-	int			i;
-
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) b[i];
-
-		if (!is_graph(c))
-		{
-			mi_set_err(err, errlen, "URI pattern must be ASCII without spaces");
-			return false;
-		}
-		if (c == '%' || c == '?' || c == '#')
-		{
-			mi_set_err(err, errlen,
-					"URI pattern must not contain \"%%\", \"?\" or \"#\"");
-			return false;
-		}
-	}
-	s = scheme_len(b, (size_t) len);
-	if (s == 0 || (size_t) len - s < 3 || memcmp(b + s, "://", 3) != 0)
-	{
-		mi_set_err(err, errlen,
-				"URI pattern must have the form scheme://authority[/path]");
-		return false;
-	}
-	i = (int) s + 3;
-	while (i < len && b[i] != '/')
-	{
-		if (b[i] == '*')
-		{
-			mi_set_err(err, errlen, "wildcards are not allowed in the URI authority");
-			return false;
-		}
-		i++;
-	}
-	if (i == (int) s + 3)
-	{
-		mi_set_err(err, errlen, "URI pattern has an empty authority");
-		return false;
-	}
-	p->uri_prefix.s = b;
-	p->uri_prefix.len = i;
-	if (i == len)
-		return true;
-
-	p->nsegs = split(b + i + 1, len - i - 1, '/', &p->segs);
-	for (int k = 0; k < p->nsegs; k++)
-	{
-		MiSeg	   *seg = &p->segs[k];
-		bool		has_star = memchr(seg->s, '*', seg->len) != NULL;
-
-		if (seg->len == 0)
-		{
-			mi_set_err(err, errlen,
-					"URI pattern has an empty path segment (\"//\" or a trailing \"/\")");
-			return false;
-		}
-		if (dot_segment(seg->s, seg->len))
-		{
-			mi_set_err(err, errlen,
-					"URI pattern must not contain \".\" or \"..\" segments");
-			return false;
-		}
-		if (!has_star)
-			continue;
-		if (seg->len == 1)
-			seg->star = true;
-		else if (seg->len == 2 && seg->s[0] == '*' && seg->s[1] == '*' &&
-				 k == p->nsegs - 1)
-		{
-			p->uri_dstar = true;
-			p->nsegs--;
-		}
-		else if (seg->len == 2 && seg->s[0] == '*' && seg->s[1] == '*')
-		{
-			mi_set_err(err, errlen,
-					"\"**\" is only allowed as the final path segment");
-			return false;
-		}
-		else
-		{
-			mi_set_err(err, errlen,
-					"\"*\" is only allowed as a whole path segment");
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool
-parse_dns(MiPattern *p, char *err, size_t errlen)
-{
-	int			len = p->blen;
-	const char *b = p->body;
-	int			first = 0;
-
-	if (len > 0 && b[len - 1] == '.')
-		len--;					/* one trailing dot is ignored */
-	if (len == 0)
-	{
-		mi_set_err(err, errlen, "empty DNS name");
-		return false;
-	}
-	p->nlabels = split(b, len, '.', &p->labels);
-	if (p->labels[0].len == 1 && p->labels[0].s[0] == '*')
-	{
-		p->dns_wild = true;
-		p->labels[0].star = true;
-		first = 1;
-		if (p->nlabels - first < 2)
-		{
-			mi_set_err(err, errlen,
-					"a wildcard DNS pattern needs at least two labels after \"*.\"");
-			return false;
-		}
-	}
-	return check_labels(p->labels + first, p->nlabels - first, err, errlen);
-}
-
-static bool
-parse_email(MiPattern *p, char *err, size_t errlen)
-{
-	const char *b = p->body;
-	int			len = p->blen;
-	const char *at = memchr(b, '@', len);
-	int			llen;
-
-	if (at == NULL || memchr(at + 1, '@', len - (at + 1 - b)) != NULL ||
-		at == b || at == b + len - 1)
-	{
-		mi_set_err(err, errlen, "email pattern must have the form local@domain");
-		return false;
-	}
-	llen = (int) (at - b);
-	p->local.s = b;
-	p->local.len = llen;
-	if (llen == 1 && b[0] == '*')
-		p->local.star = true;
-	else
-	{
-		for (int i = 0; i < llen; i++)
-		{
-			unsigned char c = (unsigned char) b[i];
-
-			if (c == '{')
-			{
-				i += ROLE_TOKEN_LEN - 1;
-				continue;
-			}
-			if (c == '*')
-			{
-				mi_set_err(err, errlen,
-						"\"*\" is only allowed as the whole local part (\"*@domain\")");
-				return false;
-			}
-			if (!is_graph(c))
-			{
-				mi_set_err(err, errlen,
-						"the local part of an email pattern must be ASCII without spaces");
-				return false;
-			}
-		}
-	}
-	p->nlabels = split(at + 1, len - llen - 1, '.', &p->labels);
-	if (!check_labels(p->labels, p->nlabels, err, errlen))
-		return false;
-	return true;
-}
-
-static bool
-parse_ip(MiPattern *p, char *err, size_t errlen)
-{
-	const char *b = p->body;
-	int			len = p->blen;
-	const char *slash = memchr(b, '/', len);
-	int			alen = slash ? (int) (slash - b) : len;
-	char		buf[64];
-	int			maxbits;
-
-	if (alen <= 0 || alen >= (int) sizeof(buf))
-		goto bad_addr;
-	memcpy(buf, b, alen);
-	buf[alen] = '\0';
-	if (memchr(buf, ':', alen) != NULL)
-	{
-		if (inet_pton(AF_INET6, buf, p->ip) != 1)
-			goto bad_addr;
-		p->iplen = 16;
-	}
-	else
-	{
-		if (inet_pton(AF_INET, buf, p->ip) != 1)
-			goto bad_addr;
-		p->iplen = 4;
-	}
-	maxbits = p->iplen * 8;
-	p->prefix = maxbits;
-	if (slash != NULL)
-	{
-		const char *d = slash + 1;
-		int			dlen = len - alen - 1;
-		int			v = 0;
-
-		if (dlen < 1 || dlen > 3 || (dlen > 1 && d[0] == '0'))
-			goto bad_cidr;
-		for (int i = 0; i < dlen; i++)
-		{
-			if (d[i] < '0' || d[i] > '9')
-				goto bad_cidr;
-			v = v * 10 + (d[i] - '0');
-		}
-		if (v > maxbits)
-			goto bad_cidr;
-		p->prefix = v;
-		/* no host bits may be set */
-		for (int bit = v; bit < maxbits; bit++)
-		{
-			if (p->ip[bit / 8] & (0x80 >> (bit % 8)))
-			{
-				unsigned char net[16];
-				char		nbuf[64];
-
-				memcpy(net, p->ip, sizeof(net));
-				for (int k = v; k < maxbits; k++)
-					net[k / 8] &= (unsigned char) ~(0x80 >> (k % 8));
-				if (inet_ntop(p->iplen == 4 ? AF_INET : AF_INET6, net,
-							  nbuf, sizeof(nbuf)) == NULL)
-					nbuf[0] = '\0';
-				mi_set_err(err, errlen,
-						"invalid CIDR \"%.*s\": host bits are set (the network is %s/%d)",
-						len, b, nbuf, v);
-				return false;
-			}
-		}
-	}
-	return true;
-
-bad_addr:
-	mi_set_err(err, errlen, "invalid IP address \"%.*s\"", len, b);
-	return false;
-bad_cidr:
-	mi_set_err(err, errlen, "invalid CIDR \"%.*s\"", len, b);
-	return false;
-}
-
 /* 64 hex digits, colons anywhere ignored; false if not */
-static bool
-parse_hex_digest(const char *s, size_t len, unsigned char *digest)
+bool
+mi_parse_hex_digest(const char *s, size_t len, unsigned char *digest)
 {
 	int			n = 0;
 
@@ -753,8 +226,8 @@ parse_hex_digest(const char *s, size_t len, unsigned char *digest)
 }
 
 /* "sha256:" + 64 lowercase hex digits, allocated */
-static char *
-digest_text(const unsigned char *digest)
+char *
+mi_digest_text(const unsigned char *digest)
 {
 	static const char hex[] = "0123456789abcdef";
 	char	   *t = (char *) mi_alloc0(7 + 64 + 1);
@@ -766,45 +239,6 @@ digest_text(const unsigned char *digest)
 		t[7 + 2 * i + 1] = hex[digest[i] & 0xf];
 	}
 	return t;
-}
-
-/*
- * The regex for matching: "^(?:" + body with {role} replaced by role
- * (non-[A-Za-z0-9_] ASCII escaped) + ")$".  Allocated.
- */
-static char *
-build_regex(const MiPattern *p, const char *role)
-{
-	size_t		rlen = strlen(role);
-	size_t		size = 4 + (size_t) p->blen + (size_t) p->nrole * (2 * rlen + 4) + 2 + 1;
-	char	   *rx = (char *) mi_alloc0(size);
-	char	   *o = rx;
-
-	memcpy(o, "^(?:", 4);
-	o += 4;
-	for (int i = 0; i < p->blen; i++)
-	{
-		if (p->body[i] == '{')
-		{
-			/* a group, so that a following quantifier applies to all of it */
-			memcpy(o, "(?:", 3);
-			o += 3;
-			for (size_t k = 0; k < rlen; k++)
-			{
-				unsigned char c = (unsigned char) role[k];
-
-				if (c < 0x80 && !is_alnum(c) && c != '_')
-					*o++ = '\\';
-				*o++ = (char) c;
-			}
-			*o++ = ')';
-			i += ROLE_TOKEN_LEN - 1;
-			continue;
-		}
-		*o++ = p->body[i];
-	}
-	memcpy(o, ")$", 2);
-	return rx;
 }
 
 MiPattern *
@@ -946,22 +380,45 @@ mi_pattern_parse(const char *text, size_t len,
 
 	if (p->is_regex)
 	{
-		ok = true;
+		char		rxerr[256];
+
+		/*
+		 * What no regex may be (match_regex.c says why): checked here, with
+		 * or without an engine, so a label stored before a rule existed
+		 * fails to parse at login and in the enforcer too.
+		 */
+		rxerr[0] = '\0';
+		if (!mi_regex_check(p->body, p->blen, rxerr, sizeof(rxerr)))
+		{
+			mi_set_err(err, errlen,
+					   "invalid regular expression in identity \"%.*s\": %s",
+					   (int) len, text, rxerr);
+			goto fail;
+		}
+
+		/*
+		 * With an engine: the body must compile on its own (one complete
+		 * expression, by the engine's own reading) and so must the
+		 * anchored form.
+		 */
 		if (regex_fn != NULL)
 		{
-			char	   *rx = build_regex(p, "r");
-			char		rxerr[256];
-			int			rc;
-
-			rxerr[0] = '\0';
-			rc = regex_fn(rx, NULL, 0, regex_arg, rxerr, sizeof(rxerr));
-			mi_free(rx);
-			if (rc != 0)
+			for (int pass = 0; pass < 2; pass++)
 			{
-				mi_set_err(err, errlen,
-						"invalid regular expression in identity \"%.*s\": %s",
-						(int) len, text, rxerr[0] ? rxerr : "error");
-				goto fail;
+				char	   *rx = pass == 0 ? mi_regex_build_body(p, "r")
+					: mi_regex_build(p, "r");
+				int			rc;
+
+				rxerr[0] = '\0';
+				rc = regex_fn(rx, NULL, 0, regex_arg, rxerr, sizeof(rxerr));
+				mi_free(rx);
+				if (rc != 0)
+				{
+					mi_set_err(err, errlen,
+							   "invalid regular expression in identity \"%.*s\": %s",
+							   (int) len, text, rxerr[0] ? rxerr : "error");
+					goto fail;
+				}
 			}
 		}
 	}
@@ -973,21 +430,21 @@ mi_pattern_parse(const char *text, size_t len,
 		switch (p->kind)
 		{
 			case MI_KIND_URI:
-				ok = parse_uri(p, kerr, sizeof(kerr));
+				ok = mi_parse_uri(p, kerr, sizeof(kerr));
 				break;
 			case MI_KIND_DNS:
-				ok = parse_dns(p, kerr, sizeof(kerr));
+				ok = mi_parse_dns(p, kerr, sizeof(kerr));
 				break;
 			case MI_KIND_EMAIL:
-				ok = parse_email(p, kerr, sizeof(kerr));
+				ok = mi_parse_email(p, kerr, sizeof(kerr));
 				break;
 			case MI_KIND_IP:
-				ok = parse_ip(p, err, errlen);
+				ok = mi_parse_ip(p, err, errlen);
 				if (!ok)
 					goto fail;
 				break;
 			case MI_KIND_SHA256:
-				ok = parse_hex_digest(p->body, (size_t) p->blen, p->digest);
+				ok = mi_parse_hex_digest(p->body, (size_t) p->blen, p->digest);
 				if (!ok)
 				{
 					mi_set_err(err, errlen,
@@ -996,7 +453,7 @@ mi_pattern_parse(const char *text, size_t len,
 					goto fail;
 				}
 				mi_free(p->text);
-				p->text = digest_text(p->digest);
+				p->text = mi_digest_text(p->digest);
 				p->body = p->text + 7;
 				p->blen = 64;
 				break;
@@ -1049,130 +506,58 @@ mi_pattern_text(const MiPattern *p)
 	return p->text;
 }
 
+char *
+mi_pattern_key(const MiPattern *p)
+{
+	if (p->is_regex)
+		return mi_strdup(p->text);
+	switch (p->kind)
+	{
+		case MI_KIND_DNS:
+			return mi_dns_key(p);
+		case MI_KIND_EMAIL:
+			return mi_email_key(p);
+		case MI_KIND_IP:
+			return mi_ip_key(p);
+		default:
+			/* uri, cn, dn: bytes; sha256: its text is canonical already */
+			return mi_strdup(p->text);
+	}
+}
+
+bool
+mi_identity_same(const char *a, const char *b)
+{
+	char		err[8];
+	MiPattern  *pa;
+	MiPattern  *pb;
+	bool		same;
+
+	if (a == NULL || b == NULL)
+		return false;
+	if (strcmp(a, b) == 0)
+		return true;
+	pa = mi_pattern_parse(a, strlen(a), NULL, NULL, err, sizeof(err));
+	pb = pa ? mi_pattern_parse(b, strlen(b), NULL, NULL, err, sizeof(err)) : NULL;
+	same = false;
+	if (pa != NULL && pb != NULL)
+	{
+		char	   *ka = mi_pattern_key(pa);
+		char	   *kb = mi_pattern_key(pb);
+
+		same = strcmp(ka, kb) == 0;
+		mi_free(ka);
+		mi_free(kb);
+	}
+	mi_pattern_free(pa);
+	mi_pattern_free(pb);
+	return same;
+}
+
 /* ----------------------------------------------------------------
  * Matching
  * ----------------------------------------------------------------
  */
-
-/*
- * Do the labels of v[0..vlen) (a well-formed name without trailing dot)
- * match labels[0..n), after skip leading labels that must merely exist?
- */
-static bool
-labels_match(const MiSeg *labels, int n, int skip,
-			 const char *role, size_t rlen, const char *v, size_t vlen)
-{
-	int			count = 1;
-	int			k = 0;
-	size_t		start = 0;
-
-	for (size_t i = 0; i < vlen; i++)
-		if (v[i] == '.')
-			count++;
-	if (count != n + skip)
-		return false;
-	for (size_t i = 0; i <= vlen; i++)
-	{
-		if (i == vlen || v[i] == '.')
-		{
-			if (k >= skip &&
-				!tmpl_eq(labels[k - skip].s, labels[k - skip].len, role, rlen,
-						 v + start, i - start, true))
-				return false;
-			k++;
-			start = i + 1;
-		}
-	}
-	return true;
-}
-
-static bool
-match_uri(const MiPattern *p, const char *role, size_t rlen,
-		  const char *v, size_t vlen)
-{
-	size_t		plen;
-	size_t		i;
-	size_t		start;
-	int			k = 0;
-	int			count = 0;
-
-	if (!uri_wellformed(v, vlen, &plen))
-		return false;
-	if (!tmpl_eq(p->uri_prefix.s, p->uri_prefix.len, role, rlen, v, plen, false))
-		return false;
-	/* count the SAN's segments */
-	for (i = plen; i < vlen; i++)
-		if (v[i] == '/')
-			count++;
-	if (p->uri_dstar ? count < p->nsegs + 1 : count != p->nsegs)
-		return false;
-	if (p->nsegs == 0)
-		return true;
-	start = plen + 1;
-	for (i = start; i <= vlen && k < p->nsegs; i++)
-	{
-		if (i == vlen || v[i] == '/')
-		{
-			const MiSeg *seg = &p->segs[k];
-
-			if (!seg->star &&
-				!tmpl_eq(seg->s, seg->len, role, rlen, v + start, i - start, false))
-				return false;
-			k++;
-			start = i + 1;
-		}
-	}
-	return true;
-}
-
-static bool
-match_dns(const MiPattern *p, const char *role, size_t rlen,
-		  const char *v, size_t vlen)
-{
-	size_t		nlen;
-
-	if (!dns_wellformed(v, vlen, &nlen))
-		return false;
-	if (p->dns_wild)			/* labels[0] is the "*" */
-		return labels_match(p->labels + 1, p->nlabels - 1, 1, role, rlen,
-							v, nlen);
-	return labels_match(p->labels, p->nlabels, 0, role, rlen, v, nlen);
-}
-
-static bool
-match_email(const MiPattern *p, const char *role, size_t rlen,
-			const char *v, size_t vlen)
-{
-	size_t		at;
-
-	if (!email_wellformed(v, vlen, &at))
-		return false;
-	if (!p->local.star &&
-		!tmpl_eq(p->local.s, p->local.len, role, rlen, v, at, false))
-		return false;
-	return labels_match(p->labels, p->nlabels, 0, role, rlen,
-						v + at + 1, vlen - at - 1);
-}
-
-static bool
-match_ip(const MiPattern *p, const MiSan *san)
-{
-	int			full = p->prefix / 8;
-	int			rest = p->prefix % 8;
-
-	if (san->iplen != p->iplen)
-		return false;
-	if (memcmp(san->ip, p->ip, full) != 0)
-		return false;
-	if (rest != 0)
-	{
-		unsigned char mask = (unsigned char) (0xff << (8 - rest));
-
-		if ((san->ip[full] & mask) != (p->ip[full] & mask))
-			return false;
-	}
-	return true;
-}
 
 static MiSanKind
 san_kind_of(MiKind kind)
@@ -1192,12 +577,19 @@ san_kind_of(MiKind kind)
 	}
 }
 
+/*
+ * A regex sees at most MI_MAX_VALUE_LEN bytes: longer subjects (a subject
+ * DN can be longer; SANs and CNs that long are hostile already) never
+ * match, so the time one match may take is bounded.
+ */
 static bool
 run_regex(const char *rx, const char *v, size_t vlen,
 		  MiRegexFn regex_fn, void *regex_arg)
 {
 	char		rxerr[256];
 
+	if (vlen > MI_MAX_VALUE_LEN)
+		return false;
 	rxerr[0] = '\0';
 	return regex_fn(rx, v, vlen, regex_arg, rxerr, sizeof(rxerr)) == 1;
 }
@@ -1223,7 +615,7 @@ mi_pattern_match(const MiPattern *p, const MiCert *cert,
 	{
 		if (regex_fn == NULL)
 			return false;
-		rx = build_regex(p, role ? role : "");
+		rx = mi_regex_build(p, role ? role : "");
 	}
 
 	switch (p->kind)
@@ -1246,7 +638,7 @@ mi_pattern_match(const MiPattern *p, const MiCert *cert,
 				found = run_regex(rx, cert->cn, (size_t) cert->cn_len,
 								  regex_fn, regex_arg);
 			else
-				found = tmpl_eq(p->body, p->blen, role, rlen,
+				found = mi_tmpl_eq(p->body, p->blen, role, rlen,
 								cert->cn, (size_t) cert->cn_len, false);
 			break;
 
@@ -1257,7 +649,7 @@ mi_pattern_match(const MiPattern *p, const MiCert *cert,
 				found = run_regex(rx, cert->subject_dn, strlen(cert->subject_dn),
 								  regex_fn, regex_arg);
 			else
-				found = tmpl_eq(p->body, p->blen, role, rlen,
+				found = mi_tmpl_eq(p->body, p->blen, role, rlen,
 								cert->subject_dn, strlen(cert->subject_dn),
 								false);
 			break;
@@ -1276,18 +668,18 @@ mi_pattern_match(const MiPattern *p, const MiCert *cert,
 					if (san->kind != sk || !mi_san_wellformed(san))
 						continue;
 					if (p->kind == MI_KIND_IP)
-						found = match_ip(p, san);
+						found = mi_match_ip(p, san);
 					else if (rx)
 						found = run_regex(rx, san->value, (size_t) san->len,
 										  regex_fn, regex_arg);
 					else if (p->kind == MI_KIND_URI)
-						found = match_uri(p, role, rlen, san->value,
+						found = mi_match_uri(p, role, rlen, san->value,
 										  (size_t) san->len);
 					else if (p->kind == MI_KIND_DNS)
-						found = match_dns(p, role, rlen, san->value,
+						found = mi_match_dns(p, role, rlen, san->value,
 										  (size_t) san->len);
 					else
-						found = match_email(p, role, rlen, san->value,
+						found = mi_match_email(p, role, rlen, san->value,
 											(size_t) san->len);
 					if (found && matched_san != NULL)
 						*matched_san = i;
@@ -1300,227 +692,3 @@ mi_pattern_match(const MiPattern *p, const MiCert *cert,
 	return found;
 }
 
-/* ----------------------------------------------------------------
- * The exact-binding prefilter
- * ----------------------------------------------------------------
- */
-
-typedef struct MiSanRef
-{
-	const char *v;
-	size_t		len;			/* DNS: without the trailing dot */
-} MiSanRef;
-
-struct MiSanIndex
-{
-	MiSanRef   *uri;
-	int			nuri;
-	MiSanRef   *dns;
-	int			ndns;
-};
-
-MiSanIndex *
-mi_san_index_build(const MiCert *cert)
-{
-	MiSanIndex *ix = (MiSanIndex *) mi_alloc0(sizeof(MiSanIndex));
-
-	if (cert == NULL || cert->nsans <= 0)
-		return ix;
-	ix->uri = (MiSanRef *) mi_alloc0(sizeof(MiSanRef) * (size_t) cert->nsans);
-	ix->dns = (MiSanRef *) mi_alloc0(sizeof(MiSanRef) * (size_t) cert->nsans);
-	for (int i = 0; i < cert->nsans; i++)
-	{
-		const MiSan *san = &cert->sans[i];
-		size_t		nlen;
-
-		if (!mi_san_wellformed(san))
-			continue;
-		if (san->kind == MI_SAN_URI)
-		{
-			ix->uri[ix->nuri].v = san->value;
-			ix->uri[ix->nuri].len = (size_t) san->len;
-			ix->nuri++;
-		}
-		else if (san->kind == MI_SAN_DNS &&
-				 dns_wellformed(san->value, (size_t) san->len, &nlen))
-		{
-			ix->dns[ix->ndns].v = san->value;
-			ix->dns[ix->ndns].len = nlen;
-			ix->ndns++;
-		}
-	}
-	return ix;
-}
-
-void
-mi_san_index_free(MiSanIndex *ix)
-{
-	if (ix == NULL)
-		return;
-	mi_free(ix->uri);
-	mi_free(ix->dns);
-	mi_free(ix);
-}
-
-static bool
-ci_equal(const char *a, const char *b, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (ascii_lower((unsigned char) a[i]) != ascii_lower((unsigned char) b[i]))
-			return false;
-	return true;
-}
-
-/*
- * Is v[0..len) a well-formed URI SAN value (uri_wellformed) without "*",
- * "{" or "}" -- a URI pattern that can only match itself?
- */
-static bool
-uri_plain_literal(const char *v, size_t len)
-{
-	size_t		prefix_len;
-
-	return uri_shape(v, len, uri_plain_bytes, &prefix_len);
-}
-
-MiLiteral
-mi_identity_literal(const char *identity, size_t len)
-{
-	const char *b = identity + 4;
-	size_t		blen;
-	size_t		nlen;
-
-	if (identity == NULL || len < 4 || len > MI_MAX_PATTERN_LEN)
-		return MI_LITERAL_NONE;
-	blen = len - 4;
-
-	/*
-	 * Only a plain literal is judged: a wildcard, a regex ("~" cannot start
-	 * a scheme or a DNS label) or {role} (or a stray brace, which the
-	 * parser would refuse) is compiled.  So is a literal that is not a
-	 * well-formed SAN value itself: the parser has the last word on it.
-	 * For a literal that is, match_uri() and match_dns() come down to the
-	 * comparisons of mi_san_index_has_literal().
-	 */
-	if (memcmp(identity, "uri:", 4) == 0)
-		return uri_plain_literal(b, blen) ? MI_LITERAL_URI : MI_LITERAL_NONE;
-	if (memcmp(identity, "dns:", 4) == 0)
-		return dns_wellformed(b, blen, &nlen) ? MI_LITERAL_DNS : MI_LITERAL_NONE;
-	return MI_LITERAL_NONE;
-}
-
-bool
-mi_san_index_has_literal(const MiSanIndex *ix, MiLiteral kind,
-						 const char *identity, size_t len)
-{
-	const char *b = identity + 4;
-	size_t		blen = len - 4;
-
-	if (ix == NULL || kind == MI_LITERAL_NONE || len < 4)
-		return true;
-	if (kind == MI_LITERAL_URI)
-	{
-		for (int i = 0; i < ix->nuri; i++)
-			if (ix->uri[i].len == blen && memcmp(ix->uri[i].v, b, blen) == 0)
-				return true;
-		return false;
-	}
-	if (blen > 0 && b[blen - 1] == '.')
-		blen--;					/* one trailing dot is ignored */
-	for (int i = 0; i < ix->ndns; i++)
-		if (ix->dns[i].len == blen && ci_equal(ix->dns[i].v, b, blen))
-			return true;
-	return false;
-}
-
-bool
-mi_san_index_may_match(const MiSanIndex *ix, const char *identity, size_t len)
-{
-	if (ix == NULL)
-		return true;
-	return mi_san_index_has_literal(ix, mi_identity_literal(identity, len),
-									identity, len);
-}
-
-/* ----------------------------------------------------------------
- * Issuer pins
- * ----------------------------------------------------------------
- */
-
-#define MI_MAX_ISSUER_LEN 1024
-
-char *
-mi_issuer_normalize(const char *text, size_t len, char *err, size_t errlen)
-{
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (text == NULL || len == 0)
-	{
-		mi_set_err(err, errlen, "empty issuer");
-		return NULL;
-	}
-	if (len > MI_MAX_ISSUER_LEN)
-	{
-		mi_set_err(err, errlen, "issuer is too long (%zu bytes, at most %d)",
-				len, MI_MAX_ISSUER_LEN);
-		return NULL;
-	}
-	for (size_t i = 0; i < len; i++)
-	{
-		if (is_ctrl((unsigned char) text[i]))
-		{
-			mi_set_err(err, errlen,
-					"issuer contains a control character (0x%02x)",
-					(unsigned char) text[i]);
-			return NULL;
-		}
-	}
-	if (len >= 7 && ascii_lower((unsigned char) text[0]) == 's' &&
-		ascii_lower((unsigned char) text[1]) == 'h' &&
-		ascii_lower((unsigned char) text[2]) == 'a' &&
-		memcmp(text + 3, "256:", 4) == 0)
-	{
-		unsigned char digest[32];
-
-		if (!parse_hex_digest(text + 7, len - 7, digest))
-		{
-			mi_set_err(err, errlen,
-					"invalid issuer fingerprint \"%.*s\" (expected sha256: and 64 hex digits, colons optional)",
-					(int) len, text);
-			return NULL;
-		}
-		return digest_text(digest);
-	}
-	if (memchr(text, '=', len) == NULL)
-	{
-		mi_set_err(err, errlen,
-				"invalid issuer \"%.*s\" (expected an RFC 2253 distinguished name such as \"CN=Example CA,O=Example\" or sha256:<fingerprint>)",
-				(int) len, text);
-		return NULL;
-	}
-	return mi_strndup(text, len);
-}
-
-bool
-mi_issuer_match(const char *issuer_pin, const MiCert *cert)
-{
-	if (issuer_pin == NULL || cert == NULL)
-		return false;
-	if (strncmp(issuer_pin, "sha256:", 7) == 0)
-	{
-		unsigned char digest[32];
-
-		if (!parse_hex_digest(issuer_pin + 7, strlen(issuer_pin + 7), digest))
-			return false;
-		for (int i = 0; i < cert->nchain; i++)
-			if (cert->chain[i].has_sha256 &&
-				memcmp(cert->chain[i].sha256, digest, 32) == 0)
-				return true;
-		return false;
-	}
-	for (int i = 0; i < cert->nchain; i++)
-		if (cert->chain[i].subject_dn != NULL &&
-			strcmp(cert->chain[i].subject_dn, issuer_pin) == 0)
-			return true;
-	return false;
-}

@@ -29,15 +29,21 @@ typedef enum MiKind
 /* longest identity text accepted by mi_pattern_parse */
 #define MI_MAX_PATTERN_LEN 1024
 
+/* most quantifiers ("*", "+", "?") in a regular expression (match_regex.c) */
+#define MI_MAX_REGEX_QUANTIFIERS 32
+
 typedef struct MiPattern MiPattern;	/* opaque, compiled */
 
 /*
- * Regex callback.  regex is the full, already anchored regular expression
- * (the pattern with {role} substituted and escaped, wrapped as
- * "^(?:...)$").  value/vlen is the subject.  Returns 1 on match, 0 on no
- * match, -1 on error (an error never matches).  With value == NULL it must
- * only compile the regex and return 0 if it is valid, -1 if not, writing a
- * message to err.
+ * Regex callback.  To match, regex is the full, already anchored regular
+ * expression (the pattern with {role} substituted and escaped, wrapped as
+ * "^(?:...)$") and value/vlen the subject (at most MI_MAX_VALUE_LEN bytes).
+ * Returns 1 on match, 0 on no match, -1 on error (an error never matches).
+ * With value == NULL it must only compile regex as given (mi_pattern_parse
+ * passes the body alone first, then the anchored form) and return 0 if it
+ * is valid, -1 if not, writing a message to err.  The callback refuses (-1,
+ * in both uses) an expression its engine cannot run in bounded time, e.g.
+ * one that uses back-references or lookaround.
  */
 typedef int (*MiRegexFn) (const char *regex, const char *value, size_t vlen,
 						  void *arg, char *err, size_t errlen);
@@ -66,6 +72,24 @@ extern bool mi_pattern_has_role(const MiPattern *p);
 extern const char *mi_pattern_text(const MiPattern *p);
 
 /*
+ * The comparison key of a pattern (allocated): two patterns with the same
+ * key match exactly the same values.  sha256 hex case and colons, dns case
+ * and trailing dot, email domain case and ip address spellings
+ * ("::1" = "0:0:0:0:0:0:0:1", "10.0.0.1" = "10.0.0.1/32") are folded;
+ * uri, cn, dn and regexes compare as written (bytes are what they match).
+ */
+extern char *mi_pattern_key(const MiPattern *p);
+
+/*
+ * Do two identity texts name the same binding: equal text, or both parse
+ * (without a regex engine) to the same key?  What unbind() and bind()'s
+ * idempotence use, so a binding written by hand in any spelling the label
+ * check accepted can be found again; a stored text that no longer parses
+ * (a regex refused by a newer rule) is found by its exact text.
+ */
+extern bool mi_identity_same(const char *a, const char *b);
+
+/*
  * Does the certificate match?  role is the role being logged into (used
  * for {role}).  On a match, *matched_san is the index of the SAN that
  * matched, or -1 when the match was on the subject (cn, dn) or the
@@ -86,50 +110,8 @@ extern bool mi_pattern_match(const MiPattern *p, const MiCert *cert,
  */
 extern bool mi_san_wellformed(const MiSan *san);
 
-/*
- * A prefilter that spares compiling bindings that cannot match: most of a
- * role's bindings are usually exact names, and compiling a pattern costs
- * far more than comparing two strings.  Built once per certificate from
- * its well-formed URI and DNS SANs.  mi_san_index_may_match() returns false
- * only when the stored identity is an exact "uri:" or "dns:" pattern (no
- * "*", no regex, no {role}) that is itself a well-formed SAN value and
- * equals none of the certificate's SANs of its kind under the matcher's
- * rules (URI: byte for byte; DNS: ASCII case-insensitive, one trailing dot
- * ignored) -- so mi_pattern_match could not return true for it.  Anything
- * else returns true: "compile and match it".  A NULL index returns true.
- */
-typedef struct MiSanIndex MiSanIndex;
-
-extern MiSanIndex *mi_san_index_build(const MiCert *cert);
-extern bool mi_san_index_may_match(const MiSanIndex *ix,
-								   const char *identity, size_t len);
-extern void mi_san_index_free(MiSanIndex *ix);
-
-/*
- * The two halves of mi_san_index_may_match, for callers that judge the same
- * identity against many certificates: is it a plain literal (the answer
- * depends on the identity alone), and if so, does the certificate have it?
- */
-typedef enum MiLiteral
-{
-	MI_LITERAL_NONE,			/* not judged: compile it */
-	MI_LITERAL_URI,
-	MI_LITERAL_DNS
-} MiLiteral;
-
-extern MiLiteral mi_identity_literal(const char *identity, size_t len);
-extern bool mi_san_index_has_literal(const MiSanIndex *ix, MiLiteral kind,
-									 const char *identity, size_t len);
-
-/*
- * Issuer pins: "sha256:<hex>" (colons optional, any case) or an RFC 2253
- * DN.  mi_issuer_normalize validates and returns the canonical stored form
- * (allocated), or NULL with a message in err.
- */
-extern char *mi_issuer_normalize(const char *text, size_t len,
-								 char *err, size_t errlen);
-
-/* does the certificate's chain contain the pinned CA? */
-extern bool mi_issuer_match(const char *issuer_pin, const MiCert *cert);
+/* the prefilter and issuer pins have headers of their own */
+#include "san_index.h"
+#include "issuer_pin.h"
 
 #endif							/* MI_PATTERN_H */

@@ -98,14 +98,18 @@ mtls_ident_bind(PG_FUNCTION_ARGS)
 	lock_role_for_update(roleid);
 	mi_read_role_label(roleid, &label);
 
-	/* idempotent: the same identity with the same issuer pin is a no-op */
+	/*
+	 * Idempotent: the same identity with the same issuer pin, in any
+	 * spelling that matches the same certificates (mi_identity_same,
+	 * mi_issuer_same), is a no-op, whether bind() or a hand-written label
+	 * put it there.
+	 */
 	for (int i = 0; i < label.nbindings; i++)
 	{
 		const MiBinding *b = &label.bindings[i];
 
-		if (strcmp(b->identity, canon) == 0 &&
-			((b->issuer == NULL && issuer == NULL) ||
-			 (b->issuer != NULL && issuer != NULL && strcmp(b->issuer, issuer) == 0)))
+		if (mi_identity_same(b->identity, canon) &&
+			mi_issuer_same(b->issuer, issuer))
 			PG_RETURN_VOID();
 	}
 
@@ -135,9 +139,6 @@ mtls_ident_unbind(PG_FUNCTION_ARGS)
 {
 	Oid			roleid;
 	char	   *identity;
-	char		err[256];
-	MiPattern  *pattern;
-	const char *canon;
 	MiLabel		label;
 	int			kept = 0;
 	int			removed;
@@ -147,18 +148,22 @@ mtls_ident_unbind(PG_FUNCTION_ARGS)
 	roleid = PG_GETARG_OID(0);
 	identity = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	/* compare canonical forms, so "sha256:AA:BB..." finds "sha256:aabb..." */
-	pattern = mi_pattern_parse(identity, strlen(identity), NULL, NULL,
-							   err, sizeof(err));
-	canon = pattern ? mi_pattern_text(pattern) : identity;
-
+	/*
+	 * Remove every binding that names the same identity, however it was
+	 * spelled -- by bind() or by hand in a label the check hook accepted:
+	 * "sha256:AA:BB:..." finds "sha256:aabb...", "dns:DB.example.com."
+	 * finds "dns:db.example.com", "ip:::1" finds "ip:0:0:0:0:0:0:0:1"
+	 * (mi_identity_same).  A stored binding that no longer parses (a regex
+	 * a newer rule refuses) is found by its exact text, so it can always be
+	 * removed.
+	 */
 	lock_role_for_update(roleid);
 	if (!mi_read_role_label(roleid, &label))
 		PG_RETURN_BOOL(false);
 
 	for (int i = 0; i < label.nbindings; i++)
 	{
-		if (strcmp(label.bindings[i].identity, canon) == 0)
+		if (mi_identity_same(label.bindings[i].identity, identity))
 			continue;
 		label.bindings[kept++] = label.bindings[i];
 	}

@@ -7,7 +7,9 @@
  * Invariants checked (abort on violation): a refusal always explains
  * itself; the canonical text of a parsed pattern parses again to the same
  * canonical text, kind and {role} flag; a normalized issuer normalizes to
- * itself.
+ * itself; a pattern's comparison key parses to the same key and names
+ * the same binding; no regex handed to the engine escapes "^(?:...)$"
+ * (fuzz_regex.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -47,6 +49,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		mi_pattern_free(q);
 
+		/*
+		 * The comparison key is itself an identity with the same key, and
+		 * names the same binding as the text (unbind, bind idempotence).
+		 */
+		{
+			char	   *key = mi_pattern_key(p);
+			MiPattern  *k = mi_pattern_parse(key, strlen(key), NULL, NULL,
+											 err, sizeof(err));
+			char	   *key2;
+
+			if (k == NULL)
+				abort();
+			key2 = mi_pattern_key(k);
+			if (strcmp(key, key2) != 0 || mi_pattern_kind(k) != mi_pattern_kind(p))
+				abort();
+			if (!mi_identity_same(canon, key) || !mi_identity_same(key, canon))
+				abort();
+			mi_free(key2);
+			mi_pattern_free(k);
+			mi_free(key);
+		}
+
 		/* a certificate with nothing in it matches nothing but a regex */
 		memset(&empty, 0, sizeof(empty));
 		empty.subject_dn = "";
@@ -67,6 +91,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 												sizeof(err));
 
 		if (again == NULL || strcmp(again, issuer) != 0)
+			abort();
+		if (memchr(text, '\0', size) == NULL &&
+			!mi_issuer_same(issuer, again))
 			abort();
 		mi_free(again);
 		mi_free(issuer);

@@ -7,9 +7,10 @@
 # "fuzz_pattern") runs for SECONDS with a scratch copy of its seed corpus
 # test/fuzz/corpus/<target without fuzz_>/.  Everything is built and written
 # under ${MTLS_IDENT_FUZZ_DIR:-${TMPDIR:-/tmp}/mtls_ident_fuzz}, never into
-# the source tree.  The pure modules that exist (src/pattern.c, label.c,
-# cert.c, decision.c) go into a static library that every target links with
-# -lssl -lcrypto, so each target pulls in only what it uses.
+# the source tree.  The pure modules that exist (src/pattern.c and its
+# match_*.c, san_index.c, issuer_pin.c; label.c, cert.c, decision.c) go
+# into a static library that every target links with -lssl -lcrypto, so
+# each target pulls in only what it uses.
 #
 # A dictionary test/fuzz/fuzz_<target>.dict is used when present.
 #
@@ -56,7 +57,8 @@ fi
 
 # the pure modules, instrumented, in one archive
 objs=
-for m in pattern label cert cert_serial decision; do
+for m in pattern match_uri match_dns match_email match_ip match_regex san_index \
+		issuer_pin label cert cert_serial decision; do
 	[ -f "$root/src/$m.c" ] || continue
 	$CC $CFLAGS $SAN -fsanitize=fuzzer-no-link -c "$root/src/$m.c" -o "$out/obj/$m.o" || exit 2
 	objs="$objs $out/obj/$m.o"

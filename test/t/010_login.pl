@@ -424,8 +424,10 @@ refuses('spiffe_billing', '*', 'no_match',
 
 role_with('dnsgroup', 'dns:{role}.example.com');
 accepts('dns_db', 'db', 'dns:db.example.com', '{role} as a DNS label');
-accepts('dns_db', 'DB', 'dns:db.example.com',
-	'{role} as a DNS label: compared case-insensitively');
+accepts('dns_upper', 'db', 'dns:DB.Example.COM.',
+	'{role} as a DNS label: the SAN compared case-insensitively');
+refuses('dns_db', 'DB', 'no_match',
+	'{role} as a DNS label: a role name with upper case never matches (roles DB and db do not share a DNS identity)');
 refuses('dns_sub', 'a.db', 'no_match',
 	'{role} in a DNS name: a role name with "." never matches');
 

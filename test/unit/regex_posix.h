@@ -7,7 +7,9 @@
  * The backend uses PostgreSQL's regex engine; for testing the logic of
  * pattern.c, POSIX ERE is close enough.  ERE has no "(?:", so the
  * anchoring wrapper "^(?:...)$" that pattern.c builds is rewritten to
- * "^(...)$" (the test checks that the wrapper is exactly that).  Subjects
+ * "^(...)$" (the test checks that the wrapper is exactly that when
+ * matching; validation also compiles the body alone, unwrapped).  Like the
+ * backend's callback it refuses back-references.  Subjects
  * with an embedded NUL never match (regexec takes C strings).
  *
  *-------------------------------------------------------------------------
@@ -33,8 +35,9 @@ posix_regex_fn(const char *regex, const char *value, size_t vlen,
 
 	(void) arg;
 	regex_calls++;
-	if (rlen < 6 || strncmp(regex, "^(?:", 4) != 0 ||
-		strcmp(regex + rlen - 2, ")$") != 0)
+	if (value != NULL &&
+		(rlen < 6 || strncmp(regex, "^(?:", 4) != 0 ||
+		 strcmp(regex + rlen - 2, ")$") != 0))
 	{
 		snprintf(err, errlen, "regex not wrapped in ^(?:...)$: %s", regex);
 		return -1;
@@ -55,6 +58,18 @@ posix_regex_fn(const char *regex, const char *value, size_t vlen,
 			ere[o++] = regex[i];
 		}
 		ere[o] = '\0';
+	}
+	/* like the backend (re_info REG_UBACKREF): no back-references */
+	for (size_t i = 0; ere[i] != '\0'; i++)
+	{
+		if (ere[i] == '\\' && ere[i + 1] >= '1' && ere[i + 1] <= '9')
+		{
+			snprintf(err, errlen, "back-references are not allowed");
+			free(ere);
+			return -1;
+		}
+		if (ere[i] == '\\' && ere[i + 1] != '\0')
+			i++;
 	}
 	rc = regcomp(&re, ere, REG_EXTENDED | REG_NOSUB);
 	free(ere);

@@ -9,6 +9,7 @@
 #include "mi_alloc.h"
 
 #include "label.h"
+#include "pattern.h"
 #include "tap.h"
 
 #define USECS_PER_DAY INT64_C(86400000000)
@@ -386,6 +387,53 @@ test_control_scan(void)
 	ok(wrong == 0, "no other byte is refused (%d wrongly)", wrong);
 }
 
+/*
+ * Hand-written spellings (issue 10 defect 7): the label keeps them as
+ * written, and every one names the same binding as bind()'s spelling, so
+ * unbind() finds it; a regex refused by newer rules still reads as a label
+ * (unbind() can remove it) but never parses as a pattern (never evaluated).
+ */
+static void
+test_hand_written(void)
+{
+	const char *text =
+		"bind \"sha256:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99\"\n"
+		"bind \"dns:DB.Example.COM.\" issuer \"SHA256:ABAB\"\n"
+		"bind \"ip:0:0:0:0:0:0:0:1\"\n"
+		"bind \"uri:~a)|(b\"";
+	const char *canon[] = {
+		"sha256:aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899",
+		"dns:db.example.com",
+		"ip:::1",
+		"uri:~a)|(b"
+	};
+	MiLabel		l;
+	char		err[256];
+	char	   *out;
+
+	ok(mi_label_parse(text, strlen(text), &l, err, sizeof(err)) &&
+	   l.nbindings == 4, "a hand-written label with other spellings parses (%s)", err);
+	for (int i = 0; i < l.nbindings && i < 4; i++)
+		ok(mi_identity_same(l.bindings[i].identity, canon[i]),
+		   "stored %s names the same binding as %s", l.bindings[i].identity,
+		   canon[i]);
+	ok(strcmp(l.bindings[1].issuer, "SHA256:ABAB") == 0,
+	   "the issuer is kept as written");
+	out = mi_label_format(&l);
+	ok(strcmp(out, text) == 0, "formatting keeps every spelling");
+	{
+		MiPattern  *p = mi_pattern_parse(l.bindings[3].identity,
+										 strlen(l.bindings[3].identity),
+										 NULL, NULL, err, sizeof(err));
+
+		ok(p == NULL && strstr(err, "unbalanced"),
+		   "the stored escaping regex never parses as a pattern (%s)", err);
+		mi_pattern_free(p);
+	}
+	free(out);
+	mi_label_free(&l);
+}
+
 int
 main(void)
 {
@@ -394,5 +442,6 @@ main(void)
 	test_errors();
 	test_timestamps();
 	test_limits();
+	test_hand_written();
 	done_testing();
 }

@@ -584,6 +584,211 @@ test_subject(void)
 	ACCEPT("dn:CN=a\\,b,O=Example");
 }
 
+/* parse fails without a regex engine too (labels read at login, enforcer) */
+static void
+refuse_nocb(const char *text, const char *want)
+{
+	char		err[512];
+	MiPattern  *p = mi_pattern_parse(text, strlen(text), NULL, NULL,
+									 err, sizeof(err));
+
+	if (p != NULL)
+	{
+		ok(0, "refuse %s without a regex engine", text);
+		mi_pattern_free(p);
+		return;
+	}
+	ok(strstr(err, want) != NULL, "refuse %s without a regex engine (%s)",
+	   text, err);
+}
+
+#define REFUSE_ALWAYS(text, want) \
+	do { REFUSE(text, want); refuse_nocb(text, want); } while (0)
+
+/* issue 10 defect 4: no regex escapes its anchoring or runs unbounded */
+static void
+test_regex_rules(void)
+{
+	char		big[MI_MAX_VALUE_LEN + 64];
+	char		err[256];
+	MiPattern  *p;
+
+	/* the escape of the report, and its siblings */
+	REFUSE_ALWAYS("uri:~spiffe://example\\.org/ns/prod/sa/billing)|(nomatch",
+				  "unbalanced \")\"");
+	REFUSE_ALWAYS("dns:~a)|(.*", "unbalanced \")\"");
+	REFUSE_ALWAYS("email:~x)|(.*", "unbalanced \")\"");
+	REFUSE_ALWAYS("dn:~CN=a)|(.*", "unbalanced \")\"");
+	REFUSE_ALWAYS("cn:~a)(b", "unbalanced \")\"");
+	REFUSE_ALWAYS("cn:~(a", "unbalanced \"(\"");
+	REFUSE_ALWAYS("cn:~((a)", "unbalanced \"(\"");
+	REFUSE_ALWAYS("cn:~a\\", "ends with a backslash");
+	REFUSE_ALWAYS("cn:~[a\\", "ends with a backslash");
+	/* directors and embedded options change meaning when wrapped */
+	REFUSE_ALWAYS("cn:~***:a", "ARE director");
+	REFUSE_ALWAYS("cn:~***=a)|(b", "ARE director");
+	REFUSE_ALWAYS("cn:~(?i)a", "embedded options");
+	REFUSE_ALWAYS("cn:~(?x)a # )|(.*", "embedded options");
+	REFUSE_ALWAYS("cn:~a(?b)", "embedded options");
+	/* unbounded: back-references, lookaround */
+	REFUSE_ALWAYS("cn:~(a*)(a*)(a*)\\1\\2\\3", "back-references");
+	REFUSE_ALWAYS("cn:~(a)\\1", "back-references (\"\\1\")");
+	REFUSE_ALWAYS("cn:~(a)[\\9]", "back-references");
+	REFUSE_ALWAYS("uri:~(x)\\1{role}", "back-references");
+	REFUSE_ALWAYS("cn:~a(?=b)", "lookahead");
+	REFUSE_ALWAYS("cn:~(?!a)b", "lookahead");
+	REFUSE_ALWAYS("cn:~(?<=a)b", "lookbehind");
+	REFUSE_ALWAYS("cn:~(?<!a)b", "lookbehind");
+	/* non-greedy quantifiers; at most MI_MAX_REGEX_QUANTIFIERS quantifiers */
+	REFUSE_ALWAYS("cn:~(a*?b*)", "non-greedy");
+	REFUSE_ALWAYS("cn:~a+?", "non-greedy");
+	REFUSE_ALWAYS("cn:~a??", "non-greedy");
+	{
+		char		q[MI_MAX_PATTERN_LEN];
+
+		strcpy(q, "cn:~");
+		for (int i = 0; i < MI_MAX_REGEX_QUANTIFIERS; i++)
+			strcat(q, "(a|b)*");
+		ACCEPT(q);
+		strcat(q, "c?");
+		REFUSE_ALWAYS(q, "too many quantifiers");
+		/* escaped and bracketed ones are characters; (?: is no quantifier */
+		strcpy(q, "cn:~");
+		for (int i = 0; i < MI_MAX_REGEX_QUANTIFIERS; i++)
+			strcat(q, "(?:a)*");
+		strcat(q, "\\*[*+?]\\?x");
+		ACCEPT(q);
+	}
+
+	/* a bracket expression cannot hide or bring parentheses or {role} */
+	REFUSE_ALWAYS("cn:~[(]a", "inside a bracket expression");
+	REFUSE_ALWAYS("cn:~[)]a", "inside a bracket expression");
+	REFUSE_ALWAYS("cn:~a[]|)(]b", "inside a bracket expression");
+	REFUSE_ALWAYS("cn:~[{role}]", "{role} is not allowed inside a bracket");
+	REFUSE_ALWAYS("cn:~[abc", "unterminated bracket");
+	REFUSE_ALWAYS("cn:~[]abc", "unterminated bracket");
+	REFUSE_ALWAYS("cn:~[[:alpha:]", "unterminated bracket");
+	REFUSE_ALWAYS("cn:~[[:alpha]x", "unterminated \"[:\"");
+
+	/* still accepted: groups, brackets, classes, escaped parentheses */
+	CN_YES("cn:~(a|b)c", "bc", NULL);
+	CN_NO("cn:~(a|b)c", "abc", NULL);
+	CN_YES("cn:~(?:a|b)c", "ac", NULL);
+	CN_YES("cn:~[]a]x", "]x", NULL);
+	CN_NO("cn:~[]a]x", "bx", NULL);
+	CN_YES("cn:~[^]a]x", "bx", NULL);
+	CN_YES("cn:~[[:alpha:]]+-[0-9]", "abc-1", NULL);
+	CN_YES("cn:~x\\(y\\)", "x(y)", NULL);
+	CN_NO("cn:~x\\(y\\)|z", "x(y)z", NULL);
+
+	/* the reported binding, written as a group, stays anchored */
+	YES("uri:~spiffe://example\\.org/ns/prod/sa/(billing|nomatch)", U,
+		"spiffe://example.org/ns/prod/sa/billing", NULL);
+	NO("uri:~spiffe://example\\.org/ns/prod/sa/(billing|nomatch)", U,
+	   "spiffe://example.org/ns/prod/sa/billing/extra", NULL);
+	NO("uri:~spiffe://example\\.org/ns/prod/sa/(billing|nomatch)", U,
+	   "spiffe://evil.org/nomatch", NULL);
+
+	/* a role name with ")", "|" or "\" is a literal, never an escape */
+	CN_YES("cn:~{role}", ")|(.*", ")|(.*");
+	CN_NO("cn:~{role}", "zzz", ")|(.*");
+	CN_NO("cn:~a{role}", "azzz", ")|(.*");
+	CN_YES("cn:~a{role}b", "a\\)b", "\\)");
+	CN_NO("cn:~a{role}b", "a)b", "\\)");
+	CN_NO("cn:~{role}", "x", "x)|(");
+
+	/*
+	 * dn: regexes see RFC 2253 text with its escapes (doc/matching.md): a
+	 * class [^,] matches the backslash of "\," and so spans an escaped
+	 * comma; treating an escape as a unit does not.
+	 */
+	ok(match_subject("dn:~CN=[^,]+,O=Example", NULL, 0, false,
+					 "CN=a\\,O=Example", NULL),
+	   "dn:~CN=[^,]+,O=Example matches CN=a\\,O=Example (documented)");
+	ok(!match_subject("dn:~CN=([^,\\\\]|\\\\.)+,O=Example", NULL, 0, false,
+					  "CN=a\\,O=Example", NULL),
+	   "an escape-aware dn regex does not match CN=a\\,O=Example");
+	ok(match_subject("dn:~CN=([^,\\\\]|\\\\.)+,O=Example", NULL, 0, false,
+					 "CN=Smith\\, Bob,O=Example", NULL),
+	   "an escape-aware dn regex matches CN=Smith\\, Bob,O=Example");
+
+	/* the subject a regex sees is bounded */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "CN=", 3);
+	ok(!match_subject("dn:~CN=a+", NULL, 0, false, big, NULL),
+	   "a regex never sees a subject DN longer than MI_MAX_VALUE_LEN");
+	big[MI_MAX_VALUE_LEN] = '\0';
+	ok(match_subject("dn:~CN=a+", NULL, 0, false, big, NULL),
+	   "a regex sees a subject DN of MI_MAX_VALUE_LEN bytes");
+
+	/* what validation hands the engine: the body alone, then anchored */
+	regex_calls = 0;
+	p = parse("cn:~(a|b)", err, sizeof(err));
+	ok(p != NULL && regex_calls == 2,
+	   "validation compiles the body alone and the anchored form (%d calls)",
+	   regex_calls);
+	mi_pattern_free(p);
+}
+
+/* issue 10 defect 7: one key per identity, whatever the spelling */
+static void
+same(const char *a, const char *b, bool want)
+{
+	ok(mi_identity_same(a, b) == want && mi_identity_same(b, a) == want,
+	   "%s %s %s", a, want ? "is the same binding as" : "is not the same binding as", b);
+}
+
+static void
+test_identity_key(void)
+{
+	same("sha256:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99",
+		 "sha256:aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899", true);
+	same("sha256:AABBCCDDEEFF00112233445566778899AABBCCDDEEFF00112233445566778899",
+		 "sha256:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99", true);
+	same("sha256:aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899",
+		 "sha256:aabbccddeeff00112233445566778899aabbccddeeff00112233445566778800", false);
+	same("dns:DB.Example.COM.", "dns:db.example.com", true);
+	same("dns:*.Example.com", "dns:*.example.com.", true);
+	same("dns:{role}.Example.com", "dns:{role}.example.com", true);
+	same("dns:db.example.com", "dns:db.example.org", false);
+	same("dns:~db\\.example\\.com", "dns:db.example.com", false);
+	same("email:Dave@EXAMPLE.com", "email:Dave@example.com", true);
+	same("email:Dave@example.com", "email:dave@example.com", false);
+	same("email:*@Example.COM", "email:*@example.com", true);
+	same("ip:::1", "ip:0:0:0:0:0:0:0:1", true);
+	same("ip:::1", "ip:::1/128", true);
+	same("ip:10.0.0.1", "ip:10.0.0.1/32", true);
+	same("ip:2001:DB8::/32", "ip:2001:0db8:0:0::/32", true);
+	same("ip:10.0.0.0/8", "ip:10.0.0.0/16", false);
+	same("ip:::ffff:10.0.0.1", "ip:10.0.0.1", false);
+	same("uri:spiffe://Example.org/a", "uri:spiffe://example.org/a", false);
+	same("cn:Alice", "cn:alice", false);
+	same("dn:CN=a,O=b", "dn:CN=a, O=b", false);
+	same("cn:~(a|b)", "cn:~(a|b)", true);
+	same("cn:~(a|b)", "cn:~(b|a)", false);
+	/* a stored identity that no longer parses is found by its exact text */
+	same("cn:~a)|(b", "cn:~a)|(b", true);
+	same("cn:~a)|(b", "cn:~a)|(c", false);
+	same("foo:bar", "foo:bar", true);
+}
+
+/* issue 10 item 9b: {role} in a DNS name only as a lowercase DNS label */
+static void
+test_dns_role_case(void)
+{
+	YES("dns:{role}.db.example.com", D, "dave.db.example.com", "dave");
+	NO("dns:{role}.db.example.com", D, "dave.db.example.com", "Dave");
+	NO("dns:{role}.db.example.com", D, "DAVE.db.example.com", "DAVE");
+	NO("dns:*.{role}.example.com", D, "x.dave.example.com", "Dave");
+	YES("dns:*.{role}.example.com", D, "x.Dave.example.com", "dave");
+	YES("dns:{role}.db.example.com", D, "a-b_c9.db.example.com", "a-b_c9");
+	NO("email:*@{role}.example.com", E, "x@dave.example.com", "Dave");
+	YES("email:*@{role}.example.com", E, "x@DAVE.example.com", "dave");
+	/* the email local part is exact: Dave and dave are different there */
+	YES("email:{role}@example.com", E, "Dave@example.com", "Dave");
+}
+
 static void
 test_sha256(void)
 {
@@ -680,10 +885,10 @@ test_parse_errors(void)
 	}
 	{
 		char		err[256];
-		MiPattern  *p = mi_pattern_parse("cn:~(", 5, NULL, NULL, err, sizeof(err));
+		MiPattern  *p = mi_pattern_parse("cn:~*a", 6, NULL, NULL, err, sizeof(err));
 
-		ok(p != NULL, "without a regex callback a regex is not validated");
-		ok(p && !mi_pattern_match(p, &(MiCert) {.cn = "(", .cn_len = 1}, NULL,
+		ok(p != NULL, "without a regex callback a regex is not compiled");
+		ok(p && !mi_pattern_match(p, &(MiCert) {.cn = "*a", .cn_len = 2}, NULL,
 								  NULL, NULL, NULL),
 		   "without a regex callback a regex never matches");
 		mi_pattern_free(p);
@@ -870,8 +1075,9 @@ test_big(void)
 	regex_calls = 0;
 	p = parse("uri:~spiffe://example\\.org(/a)*/b", err, sizeof(err));
 	ok(p && mi_pattern_match(p, &c, NULL, posix_regex_fn, NULL, &idx) &&
-	   idx == n - 1 && regex_calls == 1 + n,
-	   "a regex runs once per URI SAN (%d calls)", regex_calls);
+	   idx == n - 1 && regex_calls == 2 + n,
+	   "a regex is compiled twice (alone, anchored) and runs once per URI SAN (%d calls)",
+	   regex_calls);
 	mi_pattern_free(p);
 
 	ok((double) (clock() - t0) / CLOCKS_PER_SEC < 20.0,
@@ -951,6 +1157,16 @@ test_issuer(void)
 	ok(!mi_issuer_match("sha256:0000000000000000000000000000000000000000000000000000000000000000", &c),
 	   "a zero sha256 pin does not match an entry without fingerprint");
 	ok(!mi_issuer_match(NULL, &c), "a NULL pin does not match");
+	/* a pin written by hand, in a spelling mi_issuer_normalize accepts */
+	ok(mi_issuer_match("SHA256:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF", &c),
+	   "a hand-written SHA256:AA:BB:... pin matches like its normalized form");
+	ok(mi_issuer_same("SHA256:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF",
+					  "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
+	   "mi_issuer_same: sha256 pins in two spellings");
+	ok(!mi_issuer_same("CN=Root CA,O=Example", "cn=root ca,o=example"),
+	   "mi_issuer_same: DN pins compare as written");
+	ok(mi_issuer_same(NULL, NULL) && !mi_issuer_same(NULL, "CN=a"),
+	   "mi_issuer_same: no pin is only the same as no pin");
 	c.nchain = 0;
 	ok(!mi_issuer_match("CN=Root CA,O=Example", &c), "no chain, no match");
 }
@@ -1117,6 +1333,9 @@ main(void)
 	test_email();
 	test_ip();
 	test_subject();
+	test_regex_rules();
+	test_identity_key();
+	test_dns_role_case();
 	test_sha256();
 	test_parse_errors();
 	test_messages_utf8();
