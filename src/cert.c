@@ -78,6 +78,23 @@ name_rfc2253(const X509_NAME *name)
 	return out;
 }
 
+bool
+mi_name_key(const void *name_arg, unsigned char key[MI_NAME_KEY_LEN])
+{
+	const X509_NAME *name = (const X509_NAME *) name_arg;
+	char	   *text;
+	unsigned int mdlen = 0;
+	bool		ok;
+
+	if (name == NULL)
+		return false;
+	text = name_rfc2253(name);
+	ok = EVP_Digest(text, strlen(text), key, &mdlen, EVP_sha256(), NULL) == 1 &&
+		mdlen == MI_NAME_KEY_LEN;
+	mi_free(text);
+	return ok;
+}
+
 /* uppercase hex of the serial, as openssl x509 -serial prints it */
 static char *
 serial_hex(const ASN1_INTEGER *serial)
@@ -416,6 +433,7 @@ read_leaf(X509 *x, MiCert *out, char *err, size_t errlen)
 
 	out->subject_dn = name_rfc2253(X509_get_subject_name(x));
 	out->issuer_dn = name_rfc2253(X509_get_issuer_name(x));
+	out->has_issuer_key = mi_name_key(X509_get_issuer_name(x), out->issuer_key);
 	out->serial_hex = serial_hex(X509_get0_serialNumber(x));
 	read_cn(x, out);
 	read_eku(x, out);
