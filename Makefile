@@ -26,6 +26,7 @@ OBJS = \
 	src/crl_verify.o \
 	src/crl_files.o \
 	src/revoked_set.o \
+	src/revocation_state.o \
 	src/enforcer.o \
 	src/expiry.o
 

@@ -105,10 +105,7 @@ mi_revoked_shmem_init(void)
 	rset = ShmemInitStruct("mtls_ident revoked set", sizeof(MiRevokedShared),
 						   &found);
 	if (!found)
-	{
 		memset(rset, 0, offsetof(MiRevokedShared, entries));
-		rset->in_force = true;
-	}
 }
 
 uint64
