@@ -27,6 +27,7 @@ OBJS = \
 	src/crl_files.o \
 	src/revoked_set.o \
 	src/revocation_state.o \
+	src/sql_revocation.o \
 	src/enforcer.o \
 	src/expiry.o
 
