@@ -195,9 +195,13 @@ mi_revoked_lookup(const MiCert *cert, const char **why)
 	}
 	else if ((is = find_issuer(rset->issuers, rset->nissuers,
 							   cert->issuer_key)) != NULL)
+	{
+		if (is->pending)
+			*why = "no CRL of its issuer has verified yet";
 		revoked = is->all_revoked ||
 			bsearch(&key, rset->entries, rset->nentries,
 					sizeof(MiRevokedEntry), entry_cmp) != NULL;
+	}
 	unlock();
 	return revoked;
 }
@@ -303,6 +307,33 @@ mi_revoked_build_all(MiRevokedBuild *b, MiRevokedIssuer *is)
 		if (b->entries[i].issuer != p)
 			b->entries[n++] = b->entries[i];
 	b->nentries = n;
+}
+
+bool
+mi_revoked_build_pending(MiRevokedBuild *b, const unsigned char *key,
+						 const char *name)
+{
+	MiRevokedIssuer *is = mi_revoked_build_issuer(b, key, name);
+
+	if (is == NULL)
+		return false;
+	mi_revoked_build_all(b, is);
+	is->pending = true;
+	return true;
+}
+
+bool
+mi_revoked_has_pending(void)
+{
+	bool		r = false;
+
+	if (rset == NULL)
+		return false;
+	lock(LW_SHARED);
+	for (int i = 0; i < rset->nissuers && !r; i++)
+		r = rset->issuers[i].pending;
+	unlock();
+	return r;
 }
 
 /* sort and remove duplicates */

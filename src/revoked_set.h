@@ -44,7 +44,9 @@ typedef struct MiRevokedIssuer
 	int64		this_update;	/* Unix seconds */
 	int64		next_update;	/* Unix seconds, 0 when absent */
 	int32		source;			/* MiRevocationSource */
-	bool		all_revoked;	/* its CRL did not fit: every certificate */
+	bool		all_revoked;	/* its CRL did not fit, or pending */
+	bool		pending;		/* no verified CRL yet (first start): every
+								 * certificate refused until one verifies */
 	int32		nentries;
 } MiRevokedIssuer;
 
@@ -87,6 +89,17 @@ extern bool mi_revoked_build_add(MiRevokedBuild *b, const MiRevokedIssuer *is,
 								 uint64 serial_hash);
 /* remove the issuer's entries added so far and mark it all revoked */
 extern void mi_revoked_build_all(MiRevokedBuild *b, MiRevokedIssuer *is);
+
+/*
+ * An issuer whose CRL is configured but not verified yet, while no set is
+ * in force: every certificate it issued counts as revoked (pending) until
+ * a CRL of it verifies.  False when the build has no room.
+ */
+extern bool mi_revoked_build_pending(MiRevokedBuild *b, const unsigned char *key,
+									 const char *name);
+
+/* does the set in force hold a pending issuer? */
+extern bool mi_revoked_has_pending(void);
 
 /*
  * Replace every issuer the source published before by the build's issuers
