@@ -31,7 +31,8 @@ typedef enum MiRevocationSource
 
 typedef struct MiRevokedEntry
 {
-	uint64		issuer;			/* first 8 bytes of the issuer key */
+	uint64		issuer;			/* first 62 bits of the issuer key, source in
+								 * the 2 low bits */
 	uint64		serial;			/* hash of the serial (mi_revoked_serial_hash) */
 } MiRevokedEntry;
 
@@ -102,12 +103,12 @@ extern bool mi_revoked_build_pending(MiRevokedBuild *b, const unsigned char *key
 extern bool mi_revoked_has_pending(void);
 
 /*
- * Replace every issuer the source published before by the build's issuers
- * (other sources' issuers are untouched) and mark the set in force.  Fails
- * (nothing changes, message in err) when an issuer's CRL is older than the
- * one in force for it (lower CRL number, or earlier thisUpdate; its index
- * in b->issuers is then set in *bad_issuer, else -1), or when the result
- * does not fit.
+ * Replace every record the source published before by the build's issuers
+ * (other sources' records, of the same issuers too, are untouched) and mark
+ * the set in force.  Fails (nothing changes, message in err) when an
+ * issuer's CRL is older than this source's record of it (lower CRL number,
+ * or earlier thisUpdate; its index in b->issuers is then set in
+ * *bad_issuer, else -1), or when the result does not fit.
  */
 extern bool mi_revoked_publish(MiRevocationSource source, MiRevokedBuild *b,
 							   int *bad_issuer, char *err, size_t errlen);
