@@ -64,15 +64,20 @@ save_state(void)
 		return;
 	if (!mi_revoked_in_force())
 		return;					/* nothing worth keeping yet */
+
+	/*
+	 * Tried once per change: a failure (WARNING already logged) is tried
+	 * again at the next change, not every second.
+	 */
+	saved_once = true;
+	saved_set_generation = g;
+	saved_ca_generation = cg;
 	if (mi_revocation_state_write())
 	{
 		int			nentries;
 		int			nissuers;
 
 		mi_revoked_counts(&nentries, &nissuers);
-		saved_once = true;
-		saved_set_generation = g;
-		saved_ca_generation = cg;
 		ereport(LOG,
 				(errmsg("mtls_ident: revocation state saved: %d revoked certificates of %d issuers",
 						nentries, nissuers)));
