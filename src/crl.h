@@ -1,8 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * crl.h
- *		Revocation: the CRLs PostgreSQL is configured with, re-read when
- *		they change on disk, published in shared memory.
+ *		Revocation, as the rest of mtls_ident sees it: is a certificate
+ *		revoked, learn CAs from client chains, refresh the sources.
+ *
+ * The parts live in their own modules: crl_files.c (the CRL files),
+ * crl_verify.c (reading and verifying a CRL), ca_store.c (the CAs a CRL
+ * is verified with), revoked_set.c (the shared revoked set).
  *
  *-------------------------------------------------------------------------
  */
