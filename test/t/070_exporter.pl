@@ -9,10 +9,8 @@
 # runs their unit tests and lints the scraped metrics.  Last, a server
 # without the library preloaded shows what MtlsIdentNotLoaded relies on.
 #
-# mtls_ident.revocation_sources arrives with extension 1.1; while it is
-# missing the revocation checks count as one FAILED test, unless
-# MTLS_MONITOR_NO_REVOCATION=1 (a switch for the branch that predates the
-# view; the lead removes it at merge).
+# mtls_ident.revocation_sources arrives with extension 1.1; a build
+# without it fails the revocation checks.
 
 use strict;
 use warnings FATAL => 'all';
@@ -461,14 +459,7 @@ else
 	diag('!!! revocation_sources metrics NOT CHECKED: view missing           !!!');
 	diag('!!! (mtls_ident.revocation_sources does not exist in this build)    !!!');
 	diag('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
-	if ($ENV{MTLS_MONITOR_NO_REVOCATION})
-	{
-		note('MTLS_MONITOR_NO_REVOCATION=1: not counted as a failure');
-	}
-	else
-	{
-		fail('not checked: view mtls_ident.revocation_sources missing');
-	}
+	fail('not checked: view mtls_ident.revocation_sources missing');
 }
 
 # ---------------------------------------------------------------------------
