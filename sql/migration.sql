@@ -37,7 +37,11 @@ INSERT INTO ident_lines VALUES
   (24, 'x', 'all'),
   (25, 'x', '+mig_staff'),
   (26, '/^x$', '/^mig_'),
-  (27, '/^[[:alpha:]]+\.(x)$', '\1');
+  (27, '/^[[:alpha:]]+\.(x)$', '\1'),
+  (28, '/^(?=x)x$', 'mig_legacy'),
+  (29, '/^a*?$', 'mig_legacy'),
+  (30, '/' || repeat('a*', 32), 'mig_legacy'),
+  (31, '/^' || repeat('a*', 32) || '$', 'mig_legacy');
 
 -- CN map, PostgreSQL 16 and later (database user keywords), group given
 SELECT n, b.role, b.identity, b.note
@@ -50,13 +54,22 @@ FROM ident_lines l, mtls_ident._ident_binding(l.sys_name, l.pg_username, 'cn', f
 WHERE n IN (10, 24, 25, 26)
 ORDER BY n;
 
--- DN map
+-- DN map: the capture group [^,]+ would need a lookahead, (.*) does not
 SELECT b.role, b.identity, b.note
 FROM (VALUES ('CN=Smith\, John,O=Example', 'mig_smith'),
-             ('/^CN=([^,]+),OU=eng,O=Example$', '\1')) v(s, u),
+             ('/^CN=([^,]+),OU=eng,O=Example$', '\1'),
+             ('/^CN=(.*),OU=eng,O=Example$', '\1')) v(s, u),
      mtls_ident._ident_binding(v.s, v.u, 'dn', true, 'mig_staff') b;
 
--- bind() accepts every identity proposed without a note
+-- what bind() refuses among the translations (bindings_from_ident_map turns
+-- these rows into identity NULL with a note): a lookahead or a non-greedy
+-- quantifier in the line's own regex, and 32 quantifiers plus the two .*
+-- that keep an unanchored regex's meaning; 31 (32 quantifiers) is accepted
+SELECT n, b.identity, mtls_ident._identity_refusal(b.identity) AS bind_refuses
+FROM ident_lines l, mtls_ident._ident_binding(l.sys_name, l.pg_username, 'cn', true, 'mig_staff') b
+WHERE mtls_ident._identity_refusal(b.identity) IS NOT NULL
+ORDER BY n;
+
 CREATE ROLE mig_staff NOLOGIN;
 CREATE ROLE mig_legacy LOGIN;
 CREATE ROLE mig_smith LOGIN;
@@ -64,19 +77,24 @@ CREATE ROLE mig_dn NOLOGIN;
 CREATE ROLE alice LOGIN IN ROLE mig_dn;
 CREATE ROLE "legacy-app" LOGIN IN ROLE mig_staff;
 CREATE ROLE mig_other LOGIN;
-SELECT n, e.identity = b.identity AS parses_as_proposed
+-- every other identity is accepted by bind() as proposed, and a row without
+-- an identity always has a note
+SELECT n, e.identity = b.identity AS bound_as_proposed
 FROM ident_lines l,
      mtls_ident._ident_binding(l.sys_name, l.pg_username, 'cn', true, 'mig_staff') b,
      mtls_ident._label_entries('bind "' || replace(replace(b.identity, '\', '\\'), '"', '\"') || '"') e
-WHERE b.note IS NULL
+WHERE mtls_ident._identity_refusal(b.identity) IS NULL
 ORDER BY n;
+SELECT count(*) AS rows_without_identity_or_note
+FROM ident_lines l, mtls_ident._ident_binding(l.sys_name, l.pg_username, 'cn', true, 'mig_staff') b
+WHERE b.identity IS NULL AND b.note IS NULL;
 
 -- and admits what PostgreSQL's map admits: CN=legacy-app as mig_legacy
 -- (line 1, exact), as legacy-app through {role} (line 10); the DN lines
 SELECT mtls_ident.bind('mig_legacy', identity) FROM mtls_ident._ident_binding('legacy-app', 'mig_legacy', 'cn', true, NULL);
 SELECT mtls_ident.bind('mig_staff', identity) FROM mtls_ident._ident_binding('/^(.*)$', '\1', 'cn', true, 'mig_staff');
 SELECT mtls_ident.bind('mig_smith', identity) FROM mtls_ident._ident_binding('CN=Smith\, John,O=Example', 'mig_smith', 'dn', true, NULL);
-SELECT mtls_ident.bind('mig_dn', identity) FROM mtls_ident._ident_binding('/^CN=([^,]+),OU=eng,O=Example$', '\1', 'dn', true, 'mig_dn');
+SELECT mtls_ident.bind('mig_dn', identity) FROM mtls_ident._ident_binding('/^CN=(.*),OU=eng,O=Example$', '\1', 'dn', true, 'mig_dn');
 SELECT * FROM mtls_ident.check(:'cn_legacy', 'mig_legacy');
 SELECT * FROM mtls_ident.check(:'cn_legacy', '"legacy-app"');
 SELECT * FROM mtls_ident.check(:'cn_legacy', 'mig_other');

@@ -344,24 +344,31 @@ BEGIN
         CASE WHEN g IS NOT NULL AND NOT (l1_fixed AND l2_fixed) THEN 'the text around the capture group is not a fixed run of single characters' END,
         CASE WHEN g IS NOT NULL AND NOT s_anch AND NOT (g = 1 AND dotstar) THEN 'it is not anchored with ^' END,
         CASE WHEN g IS NOT NULL AND NOT e_anch AND NOT (g = nk AND dotstar) THEN 'it is not anchored with $' END], NULL);
-    IF cardinality(why) = 0 THEN
-        -- ^ L1 (G) L2 $ with L1, L2 fixed-length: the capture is the name
-        -- minus L1 and L2, so "the role is the capture" is exactly "the
-        -- name is L1 role L2, and the role matches G"
-        body := array_to_string(rx.texts[lo:g - 1], '')
-             || CASE WHEN dotstar THEN ''
-                     ELSE '(?=(?:' || grp || ')' || array_to_string(rx.texts[g + 1:hi], '') || '$)' END
-             || '{role}'
-             || array_to_string(rx.texts[g + 1:hi], '');
-        identity := kind || ':~' || body;
+    IF cardinality(why) = 0 AND dotstar THEN
+        -- ^ L1 (.*) L2 $ with L1, L2 fixed-length: the capture is the name
+        -- minus L1 and L2, and any role name matches .* / .+, so "the role
+        -- is the capture" is exactly "the name is L1 role L2"
+        identity := kind || ':~' || array_to_string(rx.texts[lo:g - 1], '') || '{role}'
+                 || array_to_string(rx.texts[g + 1:hi], '');
         note := role_note;
+    ELSIF cardinality(why) = 0 THEN
+        -- the same, but the role must also match G: only a lookahead could
+        -- check that, and bind() refuses lookaheads.  Without the check the
+        -- binding would admit roles the line refuses: fail closed, propose
+        -- nothing, say what would be exact
+        note := concat_ws('; ', format(
+            'not proposed: PostgreSQL also requires the role name to match the capture group %s, which a binding could only check with a lookahead, and bind() refuses lookaheads; %s:~%s{role}%s on a group admits exactly what this line admits only if every member''s name matches ^(?:%s)$ (else it admits more): bind it to such a group, or bind %s:~%s<name>%s (the name written as a regular expression) to each such role',
+            rx.texts[g], kind, array_to_string(rx.texts[lo:g - 1], ''), array_to_string(rx.texts[g + 1:hi], ''),
+            grp, kind, array_to_string(rx.texts[lo:g - 1], ''), array_to_string(rx.texts[g + 1:hi], '')),
+            role_note);
     ELSE
-        identity := kind || ':~.*(?:' || left(rx.rewritten, rx.g1_start - 1) || '(?:{role})'
-                 || substr(rx.rewritten, rx.g1_end + 1) || ').*';
+        -- a {role} binding here would admit every role name some match
+        -- could capture, more than PostgreSQL's one preferred match: fail
+        -- closed, propose nothing
         note := concat_ws('; ',
-            'approximate, review before binding: PostgreSQL takes the role from the one match it prefers, but '
+            'not proposed: PostgreSQL takes the role from the one match it prefers, but '
             || array_to_string(why, ', ')
-            || ', so the capture is not fixed by the text around it; this binding admits every role name some match could capture, without checking it against the capture group''s own expression',
+            || ', so the capture is not fixed by the text around it; a {role} binding would admit every role name some match could capture, more than this line admits: rewrite the regular expression as ^L1(G)L2$ with fixed text around one capture group, or bind an identity to each role by hand',
             role_note);
     END IF;
 END
@@ -463,6 +470,13 @@ BEGIN
 END
 $fn$;
 
+-- NULL when bind() accepts the identity, else bind()'s reason (the same
+-- parse and regex checks, src/sql_bindings.c); changes nothing.
+CREATE FUNCTION mtls_ident._identity_refusal(identity text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'mtls_ident_identity_refusal'
+LANGUAGE C STABLE STRICT;
+
 -- SPEC section 10.  Reads pg_ident_file_mappings (PostgreSQL 15 and later)
 -- and pg_hba_file_rules, and the pg_hba.conf lines that use the map with
 -- method cert (for their clientname).  Changes nothing.  SECURITY INVOKER:
@@ -489,6 +503,7 @@ DECLARE
     m record;
     t record;
     bad text;
+    refusal text;
     found_any boolean := false;
 BEGIN
     IF map_name IS NULL THEN
@@ -561,15 +576,11 @@ BEGIN
         issuer := NULL;
         line_number := m.line_no;
         note := t.note;
-        -- the identity as bind() sees it: refused ones are not proposed
-        IF identity IS NOT NULL THEN
-            BEGIN
-                PERFORM mtls_ident._label_entries(
-                    'bind "' || replace(replace(identity, '\', '\\'), '"', '\"') || '"');
-            EXCEPTION WHEN OTHERS THEN
-                note := concat_ws('; ', format('bind() refuses %s: %s', identity, SQLERRM), note);
-                identity := NULL;
-            END;
+        -- checked as bind() checks it: what bind() refuses is not proposed
+        refusal := mtls_ident._identity_refusal(identity);
+        IF refusal IS NOT NULL THEN
+            note := concat_ws('; ', format('not proposed: bind() refuses %s: %s', identity, refusal), note);
+            identity := NULL;
         END IF;
         IF role IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = role) THEN
             note := concat_ws('; ', note, format('role "%s" does not exist', role));

@@ -252,3 +252,34 @@ mtls_ident_label_entries(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_VOID();
 }
+
+PG_FUNCTION_INFO_V1(mtls_ident_identity_refusal);
+
+/*
+ * _identity_refusal(identity text) RETURNS text: NULL when bind() accepts
+ * the identity, else why it refuses it (the DETAIL bind() would give).  It
+ * runs the same parse and regex checks as bind() (mi_pattern_parse with
+ * mi_pg_regex) and changes nothing; bindings_from_ident_map uses it so that
+ * it never proposes an identity bind() refuses.  Callable by PUBLIC: it
+ * tells no more than calling bind() on a role of one's own would.
+ */
+Datum
+mtls_ident_identity_refusal(PG_FUNCTION_ARGS)
+{
+	char		err[MI_MAX_PATTERN_LEN + 1024];
+	char	   *identity;
+	MiPattern  *p;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	identity = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	err[0] = '\0';
+	p = mi_pattern_parse(identity, strlen(identity), mi_pg_regex, NULL,
+						 err, sizeof(err));
+	if (p != NULL)
+	{
+		mi_pattern_free(p);
+		PG_RETURN_NULL();
+	}
+	PG_RETURN_TEXT_P(cstring_to_text(err[0] ? err : "invalid identity"));
+}

@@ -193,6 +193,16 @@ my %extra = (
 				q{SELECT reason FROM mtls_ident.check($pem$} . slurp_file("$v/leaf.crt") . q{$pem$, 'vault_cn')}),
 			'no_match',
 			'vault-pki: a cn: binding does not match a Vault certificate (its CN is also a SAN)');
+		# dns:{role}.svc... matches only roles named by a lowercase DNS label
+		$node->safe_psql('postgres', q{CREATE ROLE "Billing" LOGIN IN ROLE vault_clients});
+		is( $node->safe_psql('postgres',
+				q{SELECT reason FROM mtls_ident.check($pem$} . slurp_file("$v/leaf.crt") . q{$pem$, '"Billing"')}),
+			'no_match',
+			'vault-pki: dns:{role}.svc.example.com never admits a role whose name is not a lowercase DNS label (Billing)');
+		is( $node->safe_psql('postgres',
+				q{SELECT allowed FROM mtls_ident.check($pem$} . slurp_file("$v/leaf.crt") . q{$pem$, 'billing')}),
+			't', 'vault-pki: ... while billing, in the same group, is admitted');
+		$node->safe_psql('postgres', q{DROP ROLE "Billing"});
 	},
 	'step-ca.md' => sub {
 		my $long = issue({ %{ $recipe{'step-ca.md'} }, life => 86401 });
