@@ -24,8 +24,10 @@
 #     core's "Backend SSL Status Buffer" (what pg_stat_ssl reads);
 #   - view mtls_ident.memory (dynamic areas in use), where it exists;
 #   - mean latency of SELECT * FROM mtls_ident.sessions and of
-#     SELECT * FROM pg_stat_ssl (pgbench, one client, Unix socket), and
-#     their ratio;
+#     SELECT * FROM pg_stat_ssl (pgbench, one client, Unix socket, rows
+#     sent to the client), and the server-side cost of one read of each
+#     (read 200 times in turns inside the server, rows not sent), and
+#     their ratios;
 #   - the enforcer's CPU per sweep (enforce_interval = 100ms; CPU time from
 #     /proc/PID/schedstat over the window, sweeps counted from
 #     pg_stat_activity.query_start, as login_bench.sh does).
@@ -59,7 +61,8 @@ for n in $sessions; do [ "$n" -gt "$maxn" ] && maxn=$n; done
 
 install_packages
 work=$(mktemp -d "${TMPDIR:-/tmp}/mtls_ident_membench.XXXXXX")
-chmod 755 "$work"
+chmod 700 "$work"
+[ "$(id -u)" -eq 0 ] && chown "$RUNAS" "$work"
 holder=
 cleanup() {
 	set +e
@@ -189,6 +192,19 @@ BEGIN
 	END LOOP;
 	RETURN n;
 END $f$;
+-- server-side cost of one read of a view (ms), without sending rows: the
+-- two views are read in turns, so that both see the same machine
+CREATE FUNCTION public.bench_read_ms(v text, rounds int) RETURNS float8
+LANGUAGE plpgsql AS $f$
+DECLARE t0 timestamptz; total float8 := 0;
+BEGIN
+	FOR i IN 1..rounds LOOP
+		t0 := clock_timestamp();
+		EXECUTE format('SELECT count(*) FROM (SELECT * FROM %s OFFSET 0) x', v);
+		total := total + extract(epoch FROM clock_timestamp() - t0) * 1000;
+	END LOOP;
+	RETURN total / rounds;
+END $f$;
 SQL
 	{
 		echo
@@ -233,6 +249,11 @@ SQL
 		sql -c "ALTER SYSTEM SET mtls_ident.enforce_interval = '1s'" -c "SELECT pg_reload_conf()" >/dev/null
 		v=$(latency "$work/view.sql")
 		s=$(latency "$work/ssl.sql")
+		vs=0; ss=0
+		for _ in 1 2 3 4 5; do
+			vs=$(awk -v a="$vs" -v b="$(sql -c "SELECT public.bench_read_ms('mtls_ident.sessions', 40)")" 'BEGIN { print a + b / 5 }')
+			ss=$(awk -v a="$ss" -v b="$(sql -c "SELECT public.bench_read_ms('pg_stat_ssl', 40)")" 'BEGIN { print a + b / 5 }')
+		done
 		sql -c "ALTER SYSTEM SET mtls_ident.enforce_interval = '100ms'" -c "SELECT pg_reload_conf()" >/dev/null
 		sleep 1
 		c0=$(cpu_ns)
@@ -242,10 +263,14 @@ SQL
 			echo
 			echo "$n live sessions:"
 			echo
-			awk -v v="$v" -v s="$s" -v sw="$sw" -v c="$((c1 - c0))" -v n="$n" 'BEGIN {
-				printf "| sessions view ms | pg_stat_ssl ms | ratio | sweeps | enforcer us / sweep | us / session |\n"
-				printf "|---:|---:|---:|---:|---:|---:|\n"
-				printf "| %.3f | %.3f | %.2f | %d | %.0f | %.2f |\n", v, s, v / s, sw, c / sw / 1e3, c / sw / 1e3 / n }'
+			awk -v v="$v" -v s="$s" -v vs="$vs" -v ss="$ss" -v sw="$sw" -v c="$((c1 - c0))" -v n="$n" 'BEGIN {
+				printf "| | sessions view ms | pg_stat_ssl ms | ratio |\n"
+				printf "|---|---:|---:|---:|\n"
+				printf "| latency (pgbench, rows sent) | %.3f | %.3f | %.2f |\n", v, s, v / s
+				printf "| server-side read (200 reads, in turns) | %.3f | %.3f | %.2f |\n", vs, ss, vs / ss
+				printf "\n| enforce_interval 100ms: sweeps | CPU us / sweep | us / session |\n"
+				printf "|---:|---:|---:|\n"
+				printf "| %d | %.0f | %.2f |\n", sw, c / sw / 1e3, c / sw / 1e3 / n }'
 			if [ "$has_memory" = 1 ]; then
 				echo
 				sql -c "SELECT 'dynamic areas: ' || string_agg(area || ' ' || dynamic_bytes || ' bytes in ' || dynamic_entries, ', ') FROM mtls_ident.memory WHERE dynamic_bytes IS NOT NULL"
