@@ -63,6 +63,8 @@
 #define MI_LABEL_CACHE_SLOTS 1024
 /* the part of the area inside the main shared memory, at most */
 #define MI_LABEL_CACHE_IN_PLACE (64 * 1024)
+/* below this size, texts take whole pages (see mi_label_cache_put) */
+#define MI_LABEL_CACHE_PAGES_BELOW (1024 * 1024)
 
 typedef struct MiLabelCacheEntry
 {
@@ -269,6 +271,7 @@ mi_label_cache_put(const MiLabelKey *key, const char *text, size_t len)
 {
 	MiLabelCacheEntry *slot = NULL;
 	dsa_pointer p;
+	size_t		alloc_len = len;
 
 	/* an entry may take at most a quarter of the cache */
 	if (cache == NULL || len == 0 || len > (size_t) cache->limit / 4)
@@ -291,12 +294,20 @@ mi_label_cache_put(const MiLabelKey *key, const char *text, size_t len)
 		drop_entry(e);
 	}
 
-	/* room in the area: the oldest entries go until the text fits */
+	/*
+	 * room in the area: the oldest entries go until the text fits.  The
+	 * dsa serves sizes up to 8 kB from 64 kB superblocks of one size
+	 * class; in a small cache (under 1 MB) one such superblock would take
+	 * a large share of it, so there every text is given whole 4 kB pages
+	 * of its own instead (asking for more than 8 kB does that).
+	 */
+	if (cache->limit < MI_LABEL_CACHE_PAGES_BELOW && len <= 8192)
+		alloc_len = 8192 + 1;
 	for (;;)
 	{
 		MiLabelCacheEntry *victim;
 
-		p = dsa_allocate_extended(cache_area(), len, DSA_ALLOC_NO_OOM);
+		p = dsa_allocate_extended(cache_area(), alloc_len, DSA_ALLOC_NO_OOM);
 		if (DsaPointerIsValid(p))
 			break;
 		victim = oldest_entry();
