@@ -74,7 +74,11 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-die() { echo "memory_bench: $*" >&2; exit 1; }
+die() {
+	echo "memory_bench: $*" >&2
+	[ -f "${out:-}" ] && { echo "results so far:"; cat "$out"; } >&2
+	exit 1
+}
 
 # pgbench holds many connections: one descriptor each
 ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -222,6 +226,19 @@ SQL
 		{ echo; echo "view mtls_ident.memory, idle:"; echo; sql -c "SELECT area, shared_bytes, dynamic_bytes, dynamic_entries, dynamic_limit FROM mtls_ident.memory"; } >>"$out"
 	fi
 
+	# the figure is taken at max_connections = 1000; N sessions need N
+	# connections besides the reserved ones and ours
+	if [ $((maxn + 10)) -gt 997 ]; then
+		sql -c "ALTER SYSTEM SET max_connections = $((maxn + 20))" >/dev/null
+		as_runas "$pgb/pg_ctl" -D "$data" -l "$data.log" -w restart >/dev/null || die "restart ($b)"
+		echo >>"$out"
+		echo "(restarted with max_connections = $((maxn + 20)) to hold $maxn sessions)" >>"$out"
+		for _ in $(seq 1 100); do
+			enforcer=$(sql -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'mtls_ident enforcer'")
+			[ -n "$enforcer" ] && break
+			sleep 0.1
+		done
+	fi
 	printf 'SELECT * FROM mtls_ident.sessions;\n' >"$work/view.sql"
 	printf 'SELECT * FROM pg_stat_ssl;\n' >"$work/ssl.sql"
 	printf '\\sleep 3600 s\nSELECT 1;\n' >"$work/hold.sql"
