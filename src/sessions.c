@@ -65,6 +65,7 @@
 #include "storage/shmem.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/tuplestore.h"
 #include "utils/dsa.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
