@@ -21,6 +21,7 @@ use lib $FindBin::RealBin;
 use MtlsTest;
 use MtlsSession;
 
+use Digest::SHA qw(sha256_hex);
 use JSON::PP;
 use Time::HiRes qw(usleep);
 
@@ -271,6 +272,42 @@ is( $small->safe_psql('postgres',
 		  . $more->pid),
 	't', 'room again: a new large session keeps its facts up to the bound');
 $more->quit;
+
+# A large certificate whose decision is deferred to the end of start-up (the
+# role's label is stored out of line and the label cache is off): its
+# overflow memory is taken in the start-up transaction's pre-commit step.
+$small->append_conf('postgresql.conf', "mtls_ident.label_cache_size = 0\n");
+$small->restart;
+my $lsql = 'CREATE ROLE deferred LOGIN;';
+$lsql .= "SELECT mtls_ident.bind('deferred', 'uri:spiffe://example.org/ns/"
+  . sha256_hex("deferred-$_") . "/sa/x$_');"
+  for 1 .. 60;
+$lsql .= "SELECT mtls_ident.bind('deferred', '$HOST_2999');";
+$small->safe_psql('postgres', $lsql);
+is( $small->safe_psql(
+		'postgres',
+		"SELECT length(label) > 4000 FROM pg_shseclabel s JOIN pg_roles r ON r.oid = s.objoid "
+		  . "WHERE r.rolname = 'deferred'"),
+	't', 'deferred: the label is stored out of line');
+my $log_at = -s $small->logfile;
+my $def = open_session($small, 'many_sans_3000', 'deferred');
+like(
+	slurp_file($small->logfile, $log_at),
+	qr/connection authorized: user=deferred.*outcome=accept reason=ok role="deferred"/s,
+	'deferred: the decision was made after start-up');
+is( $small->safe_psql(
+		'postgres',
+		"SELECT identity || ' ' || (cardinality(sans) > 700) || ' ' || sans_truncated "
+		  . 'FROM mtls_ident.sessions WHERE pid = ' . $def->pid),
+	"$HOST_2999 true true",
+	'deferred: the large session is shown up to the bound, from the overflow area');
+is( $small->safe_psql('postgres',
+		"SELECT dynamic_entries FROM mtls_ident.memory WHERE area = 'sessions'"),
+	'1', 'deferred: one overflow chunk');
+$def->quit;
+ok($small->poll_query_until('postgres',
+		"SELECT dynamic_entries FROM mtls_ident.memory WHERE area = 'sessions'", '0'),
+	'deferred: given back');
 $small->stop;
 
 done_testing();
