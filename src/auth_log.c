@@ -4,10 +4,13 @@
  *		The ring of authentication events in shared memory (view
  *		auth_log) and the counters by outcome and reason (view stats).
  *
- * The ring holds the last mtls_ident.auth_log_size events.  Writers (the
- * login hook) serialize the certificate into local memory first, then take
- * the MI_LWLOCK_AUTH_LOG lock exclusively for one memcpy into the next
- * entry; readers take it shared and copy the whole ring out.  The counters
+ * The ring holds the last mtls_ident.auth_log_size events, each of a
+ * fixed, ordinary size (about 1.5 kB: MI_EVENT_CERT_BYTES of certificate
+ * facts, an identity of up to MI_EVENT_IDENTITY_LEN bytes, cut with a
+ * final "..."; see auth_log.h).  Writers (the login hook) serialize the
+ * certificate into local memory first, then take the ring's lock (the one
+ * lock of our tranche "mtls_ident auth_log") exclusively for one memcpy
+ * into the next entry; readers take it shared and copy the ring out.  The counters
  * are atomics, outside the lock.  A refused login records its event before
  * its FATAL.  The server log, where every decision is also written, is the
  * durable audit trail; the ring is the recent window.
@@ -29,6 +32,7 @@
 #include "storage/shmem.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/tuplestore.h"
 #include "utils/timestamp.h"
 
 #include "auth_log.h"
@@ -36,7 +40,6 @@
 #include "cert_serial.h"
 #include "mtls_ident.h"
 #include "sessions.h"
-#include "shmem.h"
 #include "sql_cert.h"
 
 typedef struct MiEvent
@@ -62,7 +65,10 @@ typedef struct MiAuthLog
 	MiEvent		events[FLEXIBLE_ARRAY_MEMBER];
 } MiAuthLog;
 
+#define MI_AUTH_LOG_TRANCHE "mtls_ident auth_log"
+
 static MiAuthLog *mi_log = NULL;
+static LWLock *mi_log_lock = NULL;
 
 static const char *const outcome_names[MI_NUM_OUTCOMES] = {
 	"accept", "reject", "would_reject"
@@ -88,9 +94,17 @@ mi_auth_log_shmem_size(void)
 }
 
 void
+mi_auth_log_shmem_request(void)
+{
+	RequestNamedLWLockTranche(MI_AUTH_LOG_TRANCHE, 1);
+}
+
+void
 mi_auth_log_shmem_init(void)
 {
 	bool		found;
+
+	mi_log_lock = &GetNamedLWLockTranche(MI_AUTH_LOG_TRANCHE)[0].lock;
 
 	mi_log = ShmemInitStruct("mtls_ident auth_log", mi_auth_log_shmem_size(),
 							 &found);
@@ -128,7 +142,14 @@ mi_auth_log_record(MiOutcome outcome, MiReason reason,
 	strlcpy(ev->role, role ? role : "", NAMEDATALEN);
 	strlcpy(ev->database, database ? database : "", NAMEDATALEN);
 	strlcpy(ev->client_addr, client_addr ? client_addr : "", MI_SLOT_ADDR_LEN);
-	strlcpy(ev->identity, identity ? identity : "", MI_EVENT_IDENTITY_LEN);
+	if (identity != NULL && strlen(identity) >= MI_EVENT_IDENTITY_LEN)
+	{
+		/* cut, and say so */
+		memcpy(ev->identity, identity, MI_EVENT_IDENTITY_LEN - 4);
+		strcpy(ev->identity + MI_EVENT_IDENTITY_LEN - 4, "...");
+	}
+	else
+		strlcpy(ev->identity, identity ? identity : "", MI_EVENT_IDENTITY_LEN);
 	if (cert != NULL)
 	{
 		ev->has_cert = true;
@@ -137,11 +158,11 @@ mi_auth_log_record(MiOutcome outcome, MiReason reason,
 	}
 	used = offsetof(MiEvent, cert) + ev->certlen;
 
-	LWLockAcquire(mi_lwlock(MI_LWLOCK_AUTH_LOG), LW_EXCLUSIVE);
+	LWLockAcquire(mi_log_lock, LW_EXCLUSIVE);
 	slot = &mi_log->events[mi_log->written % mi_log->size];
 	memcpy(slot, ev, used);
 	mi_log->written++;
-	LWLockRelease(mi_lwlock(MI_LWLOCK_AUTH_LOG));
+	LWLockRelease(mi_log_lock);
 
 	pfree(ev);
 }
@@ -171,10 +192,10 @@ mtls_ident_auth_log(PG_FUNCTION_ARGS)
 
 	size = mi_log->size;
 	copy = palloc_extended(mul_size(size, sizeof(MiEvent)), MCXT_ALLOC_HUGE);
-	LWLockAcquire(mi_lwlock(MI_LWLOCK_AUTH_LOG), LW_SHARED);
+	LWLockAcquire(mi_log_lock, LW_SHARED);
 	written = mi_log->written;
 	memcpy(copy, mi_log->events, mul_size(size, sizeof(MiEvent)));
-	LWLockRelease(mi_lwlock(MI_LWLOCK_AUTH_LOG));
+	LWLockRelease(mi_log_lock);
 
 	first = written > (uint64) size ? written - size : 0;
 	for (uint64 n = first; n < written; n++)

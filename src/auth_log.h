@@ -22,13 +22,19 @@ typedef enum MiOutcome
 	MI_NUM_OUTCOMES
 } MiOutcome;
 
-/* bounds of one event, documented in doc/views.md */
-#define MI_EVENT_CERT_BYTES	4096	/* serialized certificate facts */
-#define MI_EVENT_IDENTITY_LEN 1024
+/*
+ * Bounds of one event, documented in doc/views.md: about 1.5 kB an event.
+ * A longer identity is cut and ends in "..."; so are names longer than
+ * the serializer's share of MI_EVENT_CERT_BYTES (cert_serial.h); SANs are
+ * kept in certificate order while they fit.
+ */
+#define MI_EVENT_CERT_BYTES	1024	/* serialized certificate facts */
+#define MI_EVENT_IDENTITY_LEN 256	/* with the final NUL */
 
 extern const char *mi_outcome_name(MiOutcome outcome);
 
 extern Size mi_auth_log_shmem_size(void);
+extern void mi_auth_log_shmem_request(void);
 extern void mi_auth_log_shmem_init(void);
 
 /* record one decision (called before a refusal's FATAL) */

@@ -74,6 +74,25 @@ w_str_max(Writer *w, const char *s, size_t len, size_t maxlen, size_t reserve)
 	return w_bytes(w, s, len);
 }
 
+/*
+ * A name (DN, serial) cut at maxlen: its last three bytes become "...",
+ * so that whoever reads it sees that it was cut.
+ */
+static bool
+w_name(Writer *w, const char *s, size_t maxlen)
+{
+	size_t		len = s ? strlen(s) : 0;
+	size_t		start = w->pos;
+
+	if (len <= maxlen || maxlen < 3)
+		return w_str_max(w, s, len, maxlen, 0);
+	if (!w_str_max(w, s, maxlen, maxlen, 0))
+		return false;
+	memcpy(w->buf + start + sizeof(uint32_t) + maxlen - 3, "...", 3);
+	w->truncated = true;
+	return true;
+}
+
 static bool
 w_str(Writer *w, const char *s, size_t len)
 {
@@ -117,19 +136,28 @@ mi_cert_serialize(const MiCert *c, int priority_san, char *buf, size_t cap)
 	size_t		flags_at;
 	size_t		count_at;
 	size_t		hdrmax;
+	size_t		issmax;
+	bool		cn_cut = false;
 	uint32_t	n;
 
 	if (cap < MI_SER_MIN_CAP)
 		return 0;
 
 	/*
-	 * Each of the four names may take a fifth of the buffer (less what the
-	 * fixed parts and the three counts need), so that everything after
-	 * them always has its place; they are cut beyond that.
+	 * The subject, serial and CN may each take a fifth of the buffer (less
+	 * what the fixed parts and the three counts need), the issuer two
+	 * fifths, so that everything after them always has its place; they are
+	 * cut beyond that.  The issuer gets the larger share because the
+	 * revocation check looks the certificate up by issuer and serial: in a
+	 * small buffer (an auth_log event, a session slot whose overflow memory
+	 * could not be had) it is the name that must survive.
 	 */
 	hdrmax = (cap - 128) / 5;
 	if (hdrmax > MI_SER_MAX_STRING)
 		hdrmax = MI_SER_MAX_STRING;
+	issmax = 2 * hdrmax;
+	if (issmax > MI_SER_MAX_STRING)
+		issmax = MI_SER_MAX_STRING;
 
 	w_u32(&w, MI_SER_MAGIC);
 	flags_at = w.pos;
@@ -138,9 +166,12 @@ mi_cert_serialize(const MiCert *c, int priority_san, char *buf, size_t cap)
 	w_bytes(&w, &c->not_after, 8);
 	w_bytes(&w, c->sha256, 32);
 	w_bytes(&w, c->issuer_key, MI_NAME_KEY_LEN);
-	w_str_max(&w, c->subject_dn, c->subject_dn ? strlen(c->subject_dn) : 0, hdrmax, 0);
-	w_str_max(&w, c->issuer_dn, c->issuer_dn ? strlen(c->issuer_dn) : 0, hdrmax, 0);
-	w_str_max(&w, c->serial_hex, c->serial_hex ? strlen(c->serial_hex) : 0, hdrmax, 0);
+	w_name(&w, c->subject_dn, hdrmax);
+	w_name(&w, c->issuer_dn, issmax);
+	w_name(&w, c->serial_hex, hdrmax);
+	/* a cut CN is kept as it is, but can never match a cn: binding */
+	if (c->cn != NULL && (size_t) c->cn_len > hdrmax)
+		cn_cut = true;
 	w_str_max(&w, c->cn, c->cn ? (size_t) c->cn_len : 0, hdrmax, 0);
 
 	/* EKU names, keeping room for the chain and SAN counts */
@@ -221,7 +252,7 @@ mi_cert_serialize(const MiCert *c, int priority_san, char *buf, size_t cap)
 		flags |= F_TRUNCATED;
 	if (c->cn != NULL)
 		flags |= F_HAS_CN;
-	if (c->cn_hostile)
+	if (c->cn_hostile || cn_cut)
 		flags |= F_CN_HOSTILE;
 	if (c->has_eku)
 		flags |= F_HAS_EKU;

@@ -5,7 +5,8 @@
  *
  * Session slots and auth_log events have a fixed size.  The serializer
  * always produces something that fits: names are cut at a fifth of the
- * buffer (at most MI_SER_MAX_STRING bytes), then SANs and chain entries are written while
+ * buffer, the issuer at two fifths (at most MI_SER_MAX_STRING bytes; a cut
+ * DN or serial ends in "...", a cut CN is flagged hostile), then SANs and chain entries are written while
  * they fit, and the "truncated" flag (MiCert.sans_truncated once read
  * back) says whether anything was dropped or cut.  SANs keep certificate
  * order; one SAN (the one that matched a binding) can be given priority:

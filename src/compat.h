@@ -26,4 +26,16 @@
 
 /* check_object_ownership() for roles: CREATEROLE (PG15), ADMIN OPTION (16+) */
 
+/*
+ * The PGPROC of the backend whose slot index (as MI_MY_SLOT_INDEX numbers
+ * them) is i, or NULL: ProcNumberGetProc from 17, BackendIdGetProc before.
+ */
+#if PG_VERSION_NUM >= 170000
+#include "storage/procarray.h"
+#define MI_SLOT_PROC(i) ProcNumberGetProc(i)
+#else
+#include "storage/sinvaladt.h"
+#define MI_SLOT_PROC(i) BackendIdGetProc((i) + 1)
+#endif
+
 #endif							/* MI_COMPAT_H */

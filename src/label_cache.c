@@ -22,12 +22,25 @@
  * Each entry also carries a CRC-32C of its text, checked on every read:
  * an entry that does not check out is dropped and treated as a miss.
  *
- * Entries live in a ring arena of mtls_ident.label_cache_size bytes (0
- * disables the cache); a new entry overwrites the oldest ones.  Readers
- * copy the text out under a shared lock; writers hold the lock
- * exclusively.  Only backends with a database selected (the deferred
- * login decision, the enforcer, check()) fill the cache; the login hook
- * reads it before a database is selected.
+ * Entries live in a dynamic shared memory area (dsa) that grows with use
+ * up to mtls_ident.label_cache_size bytes (0 disables the cache): it
+ * starts as a small piece of the main shared memory (dsa_create_in_place
+ * at startup) and takes DSM segments as labels arrive, so an idle or
+ * small cache costs next to nothing.  When the area is full, the oldest
+ * entries go until the new text fits; one entry may take at most a
+ * quarter of the size.  The table of entries (MI_LABEL_CACHE_SLOTS) is
+ * fixed.
+ *
+ * Locking: the one lock of our tranche "mtls_ident label cache", which
+ * also names the dsa's internal locks.  Readers copy the text out under
+ * the lock held shared; writers hold it exclusively, and only they free
+ * a text, after its entry is invalidated -- so a reader never follows a
+ * pointer to freed memory.  Each process attaches to the area on first
+ * use and stays attached.  Only backends with a database selected (the
+ * deferred login decision, the enforcer, check()) fill the cache; the
+ * login hook reads it before a database is selected.  A crash restart
+ * re-initialises the cache empty (its DSM segments are removed by the
+ * postmaster).
  *
  * Who can put what here: only the text of a pg_shseclabel tuple that the
  * caller has just read from the catalog, under its key.  No SQL function
@@ -40,52 +53,140 @@
 #include "port/pg_crc32c.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/dsa.h"
+#include "utils/memutils.h"
 
 #include "label_cache.h"
 #include "mtls_ident.h"
-#include "shmem.h"
 
+#define MI_LABEL_CACHE_TRANCHE "mtls_ident label cache"
 #define MI_LABEL_CACHE_SLOTS 1024
+/* the part of the area inside the main shared memory, at most */
+#define MI_LABEL_CACHE_IN_PLACE (64 * 1024)
+/* below this size, texts take whole pages (see mi_label_cache_put) */
+#define MI_LABEL_CACHE_PAGES_BELOW (1024 * 1024)
 
 typedef struct MiLabelCacheEntry
 {
 	bool		valid;
 	MiLabelKey	key;
-	uint32		off;			/* into the arena */
-	uint32		len;			/* bytes of text, without a final NUL */
+	dsa_pointer text;			/* len bytes, no final NUL */
+	uint32		len;
 	pg_crc32c	crc;
+	uint64		seq;			/* insertion order: the oldest goes first */
 } MiLabelCacheEntry;
 
 typedef struct MiLabelCacheShared
 {
-	uint32		size;			/* bytes in arena */
-	uint32		head;			/* where the next entry goes */
-	uint32		victim;			/* next slot to reuse when all are taken */
+	int64		limit;			/* bytes the area may take */
+	uint64		next_seq;
+	int64		bytes;			/* text bytes in valid entries */
+	int64		entries;		/* valid entries */
 	MiLabelCacheEntry slots[MI_LABEL_CACHE_SLOTS];
-	char		arena[FLEXIBLE_ARRAY_MEMBER];
 } MiLabelCacheShared;
 
 static MiLabelCacheShared *cache = NULL;
+static LWLock *cache_lock = NULL;
+static void *cache_place = NULL;
+static dsa_area *cache_dsa = NULL;	/* this process's attachment */
+
+static Size
+cache_limit(void)
+{
+	return (Size) mi_label_cache_size_kb * 1024;
+}
+
+static Size
+in_place_size(void)
+{
+	return Max(Min(MI_LABEL_CACHE_IN_PLACE, cache_limit()), dsa_minimum_size());
+}
 
 Size
 mi_label_cache_shmem_size(void)
 {
-	return add_size(offsetof(MiLabelCacheShared, arena),
-					(Size) mi_label_cache_size_kb * 1024);
+	if (cache_limit() == 0)
+		return 0;
+	return add_size(sizeof(MiLabelCacheShared), in_place_size());
+}
+
+void
+mi_label_cache_shmem_request(void)
+{
+	RequestNamedLWLockTranche(MI_LABEL_CACHE_TRANCHE, 1);
 }
 
 void
 mi_label_cache_shmem_init(void)
 {
 	bool		found;
+	bool		found_place;
 
+	cache_lock = &GetNamedLWLockTranche(MI_LABEL_CACHE_TRANCHE)[0].lock;
+	cache_dsa = NULL;
+	if (cache_limit() == 0)
+	{
+		cache = NULL;
+		return;
+	}
 	cache = ShmemInitStruct("mtls_ident label cache",
-							mi_label_cache_shmem_size(), &found);
+							sizeof(MiLabelCacheShared), &found);
+	cache_place = ShmemInitStruct("mtls_ident label cache area",
+								  in_place_size(), &found_place);
 	if (!found)
 	{
-		memset(cache, 0, offsetof(MiLabelCacheShared, arena));
-		cache->size = (uint32) mi_label_cache_size_kb * 1024;
+		memset(cache, 0, sizeof(MiLabelCacheShared));
+		cache->limit = (int64) Max(cache_limit(), in_place_size());
 	}
+	if (!found_place)
+	{
+		/* created here, attached by each process on first use; pinned */
+		dsa_area   *dsa = dsa_create_in_place(cache_place, in_place_size(),
+											  cache_lock->tranche, NULL);
+
+		dsa_pin(dsa);
+		dsa_set_size_limit(dsa, (size_t) cache->limit);
+		dsa_detach(dsa);
+	}
+}
+
+void
+mi_label_cache_usage(int64 *bytes, int64 *entries, int64 *limit)
+{
+	*bytes = *entries = *limit = 0;
+	if (cache == NULL)
+		return;
+	LWLockAcquire(cache_lock, LW_SHARED);
+	*bytes = cache->bytes;
+	*entries = cache->entries;
+	*limit = cache->limit;
+	LWLockRelease(cache_lock);
+}
+
+static dsa_area *
+cache_area(void)
+{
+	if (cache_dsa == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		cache_dsa = dsa_attach_in_place(cache_place, NULL);
+		dsa_pin_mapping(cache_dsa);
+		MemoryContextSwitchTo(old);
+	}
+	return cache_dsa;
+}
+
+/* forget entry e and free its text; the lock is held exclusively */
+static void
+drop_entry(MiLabelCacheEntry *e)
+{
+	if (!e->valid)
+		return;
+	e->valid = false;
+	dsa_free(cache_area(), e->text);
+	cache->bytes -= e->len;
+	cache->entries--;
 }
 
 static bool
@@ -112,23 +213,18 @@ mi_label_cache_get(const MiLabelKey *key)
 	bool		bad = false;
 	int			i;
 
-	if (cache == NULL || cache->size == 0)
+	if (cache == NULL)
 		return NULL;
 
-	LWLockAcquire(mi_lwlock(MI_LWLOCK_LABEL_CACHE), LW_SHARED);
+	LWLockAcquire(cache_lock, LW_SHARED);
 	for (i = 0; i < MI_LABEL_CACHE_SLOTS; i++)
 	{
 		MiLabelCacheEntry *e = &cache->slots[i];
 
 		if (!e->valid || !key_equal(&e->key, key))
 			continue;
-		if ((uint64) e->off + e->len > cache->size)
-		{
-			bad = true;
-			break;
-		}
 		copy = palloc(e->len + 1);
-		memcpy(copy, cache->arena + e->off, e->len);
+		memcpy(copy, dsa_get_address(cache_area(), e->text), e->len);
 		copy[e->len] = '\0';
 		if (!EQ_CRC32C(text_crc(copy, e->len), e->crc))
 		{
@@ -138,15 +234,15 @@ mi_label_cache_get(const MiLabelKey *key)
 		}
 		break;
 	}
-	LWLockRelease(mi_lwlock(MI_LWLOCK_LABEL_CACHE));
+	LWLockRelease(cache_lock);
 
 	if (bad)
 	{
 		/* should not happen; forget the entry, read the catalog */
-		LWLockAcquire(mi_lwlock(MI_LWLOCK_LABEL_CACHE), LW_EXCLUSIVE);
+		LWLockAcquire(cache_lock, LW_EXCLUSIVE);
 		if (cache->slots[i].valid && key_equal(&cache->slots[i].key, key))
-			cache->slots[i].valid = false;
-		LWLockRelease(mi_lwlock(MI_LWLOCK_LABEL_CACHE));
+			drop_entry(&cache->slots[i]);
+		LWLockRelease(cache_lock);
 		ereport(LOG,
 				(errmsg("mtls_ident: dropped a damaged entry from the shared label cache (role with OID %u)",
 						key->roleid)));
@@ -154,17 +250,34 @@ mi_label_cache_get(const MiLabelKey *key)
 	return copy;
 }
 
+/* the valid entry inserted first, or NULL */
+static MiLabelCacheEntry *
+oldest_entry(void)
+{
+	MiLabelCacheEntry *oldest = NULL;
+
+	for (int i = 0; i < MI_LABEL_CACHE_SLOTS; i++)
+	{
+		MiLabelCacheEntry *e = &cache->slots[i];
+
+		if (e->valid && (oldest == NULL || e->seq < oldest->seq))
+			oldest = e;
+	}
+	return oldest;
+}
+
 void
 mi_label_cache_put(const MiLabelKey *key, const char *text, size_t len)
 {
-	uint32		off;
-	int			slot = -1;
+	MiLabelCacheEntry *slot = NULL;
+	dsa_pointer p;
+	size_t		alloc_len = len;
 
-	/* an entry may take at most a quarter of the arena */
-	if (cache == NULL || cache->size == 0 || len == 0 || len > cache->size / 4)
+	/* an entry may take at most a quarter of the cache */
+	if (cache == NULL || len == 0 || len > (size_t) cache->limit / 4)
 		return;
 
-	LWLockAcquire(mi_lwlock(MI_LWLOCK_LABEL_CACHE), LW_EXCLUSIVE);
+	LWLockAcquire(cache_lock, LW_EXCLUSIVE);
 
 	/* already there (another backend was faster); older versions go */
 	for (int i = 0; i < MI_LABEL_CACHE_SLOTS; i++)
@@ -175,40 +288,56 @@ mi_label_cache_put(const MiLabelKey *key, const char *text, size_t len)
 			continue;
 		if (key_equal(&e->key, key))
 		{
-			LWLockRelease(mi_lwlock(MI_LWLOCK_LABEL_CACHE));
+			LWLockRelease(cache_lock);
 			return;
 		}
-		e->valid = false;
+		drop_entry(e);
 	}
 
-	/* room in the ring: wrap when the text does not fit before the end */
-	off = cache->head;
-	if ((uint64) off + len > cache->size)
-		off = 0;
-	cache->head = off + (uint32) len;
-
-	/* every entry the new text overwrites is gone; pick a free slot */
-	for (int i = 0; i < MI_LABEL_CACHE_SLOTS; i++)
+	/*
+	 * room in the area: the oldest entries go until the text fits.  The
+	 * dsa serves sizes up to 8 kB from 64 kB superblocks of one size
+	 * class; in a small cache (under 1 MB) one such superblock would take
+	 * a large share of it, so there every text is given whole 4 kB pages
+	 * of its own instead (asking for more than 8 kB does that).
+	 */
+	if (cache->limit < MI_LABEL_CACHE_PAGES_BELOW && len <= 8192)
+		alloc_len = 8192 + 1;
+	for (;;)
 	{
-		MiLabelCacheEntry *e = &cache->slots[i];
+		MiLabelCacheEntry *victim;
 
-		if (e->valid && e->off < off + len && off < e->off + e->len)
-			e->valid = false;
-		if (!e->valid && slot < 0)
-			slot = i;
+		p = dsa_allocate_extended(cache_area(), alloc_len, DSA_ALLOC_NO_OOM);
+		if (DsaPointerIsValid(p))
+			break;
+		victim = oldest_entry();
+		if (victim == NULL)
+		{
+			LWLockRelease(cache_lock);
+			return;
+		}
+		drop_entry(victim);
 	}
-	if (slot < 0)
+
+	/* a free slot, else the oldest entry's */
+	for (int i = 0; i < MI_LABEL_CACHE_SLOTS && slot == NULL; i++)
+		if (!cache->slots[i].valid)
+			slot = &cache->slots[i];
+	if (slot == NULL)
 	{
-		slot = (int) (cache->victim++ % MI_LABEL_CACHE_SLOTS);
-		cache->slots[slot].valid = false;
+		slot = oldest_entry();
+		drop_entry(slot);
 	}
 
-	memcpy(cache->arena + off, text, len);
-	cache->slots[slot].key = *key;
-	cache->slots[slot].off = off;
-	cache->slots[slot].len = (uint32) len;
-	cache->slots[slot].crc = text_crc(text, (uint32) len);
-	cache->slots[slot].valid = true;
+	memcpy(dsa_get_address(cache_area(), p), text, len);
+	slot->key = *key;
+	slot->text = p;
+	slot->len = (uint32) len;
+	slot->crc = text_crc(text, (uint32) len);
+	slot->seq = cache->next_seq++;
+	slot->valid = true;
+	cache->bytes += len;
+	cache->entries++;
 
-	LWLockRelease(mi_lwlock(MI_LWLOCK_LABEL_CACHE));
+	LWLockRelease(cache_lock);
 }

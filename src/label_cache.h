@@ -28,7 +28,11 @@ typedef struct MiLabelKey
 } MiLabelKey;
 
 extern Size mi_label_cache_shmem_size(void);
+extern void mi_label_cache_shmem_request(void);
 extern void mi_label_cache_shmem_init(void);
+
+/* text bytes and entries cached now, and the size limit of the area */
+extern void mi_label_cache_usage(int64 *bytes, int64 *entries, int64 *limit);
 
 /* a palloc'd copy of the cached text, or NULL */
 extern char *mi_label_cache_get(const MiLabelKey *key);

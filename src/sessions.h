@@ -18,6 +18,15 @@
 #define MI_SLOT_IDENTITY_LEN 4200	/* typed identity, NUL-terminated */
 #define MI_SLOT_ADDR_LEN	64
 
+/*
+ * What a slot holds in place (identity + serialized certificate); a
+ * session whose facts are larger keeps them in the overflow area, dynamic
+ * shared memory of at most MI_SLOT_OVERFLOW_SHARE bytes per slot on
+ * average.
+ */
+#define MI_SLOT_INLINE_BYTES 1536
+#define MI_SLOT_OVERFLOW_SHARE 8192
+
 /* a consistent copy of one slot, as readers get it */
 typedef struct MiSessionInfo
 {
@@ -36,8 +45,14 @@ typedef struct MiSessionInfo
 								 * whether SANs were dropped */
 } MiSessionInfo;
 
+/* shared memory: size, request (its lock tranche), init */
 extern Size mi_sessions_shmem_size(void);
+extern void mi_sessions_shmem_request(void);
 extern void mi_sessions_shmem_init(void);
+
+/* the overflow area: bytes and chunks in use, and its limit */
+extern void mi_sessions_overflow_usage(int64 *bytes, int64 *chunks,
+									   int64 *limit);
 
 /* at login: publish this backend's certificate session; cleared at exit */
 extern void mi_session_publish(const MiCert *cert, int matched_san,

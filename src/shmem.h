@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * shmem.h
- *		Shared memory of mtls_ident: one request, one startup, for all
- *		modules (session slots, auth_log ring, CRL set, enforcer state).
+ *		Shared memory of mtls_ident: the request and startup hooks, which
+ *		add up what each module needs and call each module's init.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,11 +13,12 @@
 
 #include "storage/lwlock.h"
 
-/* LWLocks of our named tranche "mtls_ident" */
-#define MI_LWLOCK_AUTH_LOG	0		/* the auth_log ring and its cursor */
-#define MI_LWLOCK_CRL		1		/* the published revoked set */
-#define MI_LWLOCK_LABEL_CACHE	2	/* the shared label cache */
-#define MI_NUM_LWLOCKS		3
+/*
+ * The tranche "mtls_ident" holds the lock of the CRL set alone (crl.c);
+ * every other module has a tranche of its own.
+ */
+#define MI_LWLOCK_CRL		0		/* the published revoked set */
+#define MI_NUM_LWLOCKS		1
 
 extern void mi_shmem_install(void);
 

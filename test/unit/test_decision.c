@@ -264,6 +264,34 @@ test_serial(void)
 		   r.nsans < 300 && kept,
 		   "names cut, flagged, validity and the matched SAN kept");
 		mi_cert_free(&r);
+
+		/*
+		 * The smallest buffer (a session slot without overflow memory, an
+		 * auth_log event): the issuer gets twice the subject's share, cut
+		 * names end in "...", a cut CN can never match.
+		 */
+		{
+			char	   *iss = mi_alloc0(301);
+
+			memset(iss, 'i', 300);
+			c.issuer_dn = iss;
+			c.cn = dn;
+			c.cn_len = 20000;
+			len = mi_cert_serialize(&c, 10, buf, MI_SER_MIN_CAP);
+			ok(len > 0 && len <= MI_SER_MIN_CAP && mi_cert_deserialize(buf, len, &r),
+			   "1 kB buffer: fits and reads back");
+			ok(strcmp(r.issuer_dn, iss) == 0,
+			   "1 kB buffer: a 300-byte issuer is kept whole (revocation looks it up)");
+			ok(strlen(r.subject_dn) == (MI_SER_MIN_CAP - 128) / 5 &&
+			   strcmp(r.subject_dn + strlen(r.subject_dn) - 3, "...") == 0,
+			   "1 kB buffer: the subject is cut at a fifth and ends in ...");
+			ok(r.cn != NULL && r.cn_hostile && r.sans_truncated,
+			   "1 kB buffer: the cut CN is hostile, the certificate flagged");
+			mi_cert_free(&r);
+			c.cn = NULL;
+			c.cn_len = 0;
+			mi_free(iss);
+		}
 		ok(mi_cert_serialize(&c, -1, buf, 100) == 0, "a buffer below the minimum gives 0");
 		c.subject_dn = (char *) "CN=x";
 		c.issuer_dn = (char *) "CN=ca";
