@@ -23,7 +23,11 @@ OBJS = \
 	src/cert_serial.o \
 	src/crl.o \
 	src/enforcer.o \
-	src/expiry.o
+	src/expiry.o \
+	src/http.o \
+	src/ocsp.o \
+	src/crl_fetch.o \
+	src/sql_revocation_fetch.o
 
 EXTENSION = mtls_ident
 DATA = sql/mtls_ident--1.0.sql sql/mtls_ident--1.0--1.1.sql

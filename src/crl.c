@@ -870,3 +870,17 @@ mi_crl_refresh(void)
 		return;
 	crl_load(false);
 }
+
+bool
+mi_crl_verify_signature(const void *crl_arg)
+{
+	CrlBuild   *b = palloc0(sizeof(CrlBuild));
+	bool		ok;
+
+	ok = load_cas(b) && crl_verified(b, (X509_CRL *) crl_arg);
+	if (b->cas != NULL)
+		sk_X509_pop_free(b->cas, X509_free);
+	pfree(b);
+	ERR_clear_error();
+	return ok;
+}

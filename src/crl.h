@@ -34,3 +34,10 @@ extern void mi_crl_note_chain(const void *chain);
 extern void mi_crl_refresh(void);
 
 #endif							/* MI_CRL_H */
+
+/*
+ * Fetched CRLs (crl_fetch.c): is this CRL (an X509_CRL *) signed by a CA
+ * certificate of ssl_ca_file (or a CA learnt from a verified client chain)
+ * whose subject is its issuer -- the very check a CRL file gets?
+ */
+extern bool mi_crl_verify_signature(const void *crl);

@@ -20,6 +20,8 @@
 
 #include "auth_log.h"
 #include "crl.h"
+#include "crl_fetch.h"
+#include "ocsp.h"
 #include "label_cache.h"
 #include "sessions.h"
 #include "shmem.h"
@@ -52,6 +54,8 @@ mi_shmem_request(void)
 											 add_size(mi_crl_shmem_size(),
 													  mi_label_cache_shmem_size()))));
 	RequestNamedLWLockTranche(MI_TRANCHE, MI_NUM_LWLOCKS);
+	mi_ocsp_shmem_request();
+	mi_crl_fetch_shmem_request();
 }
 
 static void
@@ -66,6 +70,8 @@ mi_shmem_startup(void)
 	mi_auth_log_shmem_init();
 	mi_crl_shmem_init();
 	mi_label_cache_shmem_init();
+	mi_ocsp_shmem_init();
+	mi_crl_fetch_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
