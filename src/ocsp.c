@@ -572,12 +572,13 @@ verdict(int st, const char *url, const MiCert *cert, const char *why)
 		return MI_REASON_OK;
 	if (st == V_OCSP_CERTSTATUS_REVOKED)
 		return MI_REASON_REVOKED;
-	if (!hard)
-		ereport(LOG,
-				(errmsg("mtls_ident: OCSP gave no confirmation for certificate serial %s (%s); admitted because mtls_ident.ocsp = soft",
-						cert->serial_hex,
-						st < 0 ? why : "the responder answered unknown"),
-				 errdetail_log("responder=%s", url ? url : "none")));
+	ereport(LOG,
+			(errmsg("mtls_ident: OCSP gave no confirmation for certificate serial %s (%s); %s",
+					cert->serial_hex,
+					st < 0 ? why : "the responder answered unknown",
+					hard ? "refused because mtls_ident.ocsp = hard"
+					: "admitted because mtls_ident.ocsp = soft"),
+			 errdetail_log("responder=%s", url ? url : "none")));
 	if (st < 0)
 		return hard ? MI_REASON_OCSP_UNAVAILABLE : MI_REASON_OK;
 	return hard ? MI_REASON_OCSP_UNKNOWN : MI_REASON_OK;
