@@ -91,6 +91,10 @@ mi_http_url_ok(const char *url)
 
 	if (url == NULL || strncmp(url, "http://", 7) != 0)
 		return false;
+	/* printable ASCII only: URLs reach the log and the request line */
+	for (const char *c = url; *c; c++)
+		if ((unsigned char) *c <= 0x20 || (unsigned char) *c >= 0x7f)
+			return false;
 	ok = OSSL_HTTP_parse_url(url, &ssl, &user, &host, &port, NULL, &path,
 							 &query, &frag) == 1 &&
 		!ssl && (user == NULL || user[0] == '\0') && host != NULL &&
