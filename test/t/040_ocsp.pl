@@ -101,6 +101,22 @@ sub ocsp_row
 		  . ql($url));
 }
 
+# --- settings are checked -----------------------------------------------------
+
+for my $bad (
+	[ ocsp_responder     => 'https://127.0.0.1/', qr/invalid value for parameter "mtls_ident.ocsp_responder"/ ],
+	[ ocsp_responder     => 'ftp://127.0.0.1/',   qr/invalid value for parameter "mtls_ident.ocsp_responder"/ ],
+	[ ocsp_timeout       => '99ms',               qr/outside the valid range/ ],
+	[ ocsp_timeout       => '61s',                qr/outside the valid range/ ],
+	[ crl_fetch_interval => '0',                  qr/outside the valid range/ ],
+	[ crl_fetch_interval => '8d',                 qr/outside the valid range/ ],
+	[ ocsp               => 'maybe',              qr/invalid value for parameter "mtls_ident.ocsp"/ ])
+{
+	my ($ret, $out, $err) = $node->psql('postgres',
+		"ALTER SYSTEM SET mtls_ident.$bad->[0] = " . ql($bad->[1]));
+	like($err, $bad->[2], "mtls_ident.$bad->[0] = '$bad->[1]' is refused");
+}
+
 # --- hard mode, the certificate's AIA URL --------------------------------------
 
 cert_accepted($node, $c{good}, 'oc', $id, 'hard: a good answer from the AIA responder admits');
@@ -164,6 +180,20 @@ ok($node->log_contains(qr/OCSP query to "\Q$slowurl\E" .* failed: timed out afte
 	'the timeout is logged');
 set_conf(ocsp => 'soft');
 cert_accepted($node, $c{slow_soft}, 'oc', $id, 'soft: a responder that never answers admits');
+
+# the wait stays interruptible: authentication_timeout ends it, even with
+# ocsp_timeout far longer
+$node->safe_psql('postgres', "ALTER SYSTEM SET authentication_timeout = '2s'");
+set_conf(ocsp => 'hard', ocsp_timeout => '60s');
+$off = -s $node->logfile;
+$t0 = time();
+$node->connect_fails(client_connstr($node, $c{slow_hard}, user => 'oc'),
+	'authentication_timeout ends a login waiting for a responder',
+	log_like => [qr/canceling authentication due to timeout/]);
+$took = time() - $t0;
+cmp_ok($took, '<', 20, "the login ended at authentication_timeout (2 s), not at ocsp_timeout (60 s) ($took s)");
+$node->safe_psql('postgres', "ALTER SYSTEM RESET authentication_timeout");
+set_conf(ocsp_timeout => '1s');
 close $slow;
 
 # --- who may sign ----------------------------------------------------------------------
