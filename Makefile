@@ -22,6 +22,10 @@ OBJS = \
 	src/auth_log.o \
 	src/cert_serial.o \
 	src/crl.o \
+	src/ca_store.o \
+	src/crl_verify.o \
+	src/crl_files.o \
+	src/revoked_set.o \
 	src/enforcer.o \
 	src/expiry.o \
 	src/http.o \

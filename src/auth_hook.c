@@ -426,8 +426,7 @@ decide_login(Port *port, Oid roleid, MiCert *cert, const char *unreadable,
 	in.exempt_local = mi_exempt_local;
 	in.require_client_auth_eku = mi_require_client_auth_eku;
 	in.max_lifetime = mi_max_certificate_lifetime_s;
-	in.revoked = cert != NULL &&
-		(mi_crl_is_revoked(cert) || mi_crl_fetch_is_revoked(cert));
+	in.revoked = cert != NULL && mi_crl_is_revoked(cert);
 	in.now = now;
 	in.regex_fn = mi_pg_regex;
 	in.regex_arg = NULL;

@@ -78,6 +78,126 @@ name_rfc2253(const X509_NAME *name)
 	return out;
 }
 
+/*
+ * The canonical form X509_NAME_cmp compares (OpenSSL's x509_name_canon and
+ * asn1_string_canon): for each attribute, in order, its RDN index, its OID
+ * and its value, where a value of a character string type (UTF8String,
+ * BMPString, UniversalString, PrintableString, T61String, IA5String,
+ * VisibleString) is converted to UTF-8, stripped of leading and trailing
+ * white space, with inner runs of white space collapsed to one space and
+ * ASCII letters lowercased (bytes of non-ASCII characters are kept); a
+ * value of any other type is kept as its type and bytes.  Serialised with
+ * lengths, so that the form is unambiguous, and digested with SHA-256.
+ */
+#define MI_CANON_MASK (B_ASN1_UTF8STRING | B_ASN1_BMPSTRING | \
+					   B_ASN1_UNIVERSALSTRING | B_ASN1_PRINTABLESTRING | \
+					   B_ASN1_T61STRING | B_ASN1_IA5STRING | B_ASN1_VISIBLESTRING)
+
+static bool
+canon_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
+		c == '\r';
+}
+
+static bool
+canon_add(EVP_MD_CTX *md, const void *data, size_t len)
+{
+	uint32_t	n = (uint32_t) len;
+
+	return EVP_DigestUpdate(md, &n, sizeof(n)) == 1 &&
+		(len == 0 || EVP_DigestUpdate(md, data, len) == 1);
+}
+
+static bool
+canon_value(EVP_MD_CTX *md, const ASN1_STRING *v)
+{
+	unsigned char *utf8 = NULL;
+	int			len;
+	int			type = ASN1_STRING_type(v);
+	unsigned char tag;
+	bool		ok;
+
+	if (!(ASN1_tag2bit(type) & MI_CANON_MASK))
+	{
+		int32_t		t = type;
+
+		tag = 'R';
+		return EVP_DigestUpdate(md, &tag, 1) == 1 &&
+			EVP_DigestUpdate(md, &t, sizeof(t)) == 1 &&
+			canon_add(md, ASN1_STRING_get0_data(v),
+					  ASN1_STRING_length(v) > 0 ? (size_t) ASN1_STRING_length(v) : 0);
+	}
+	len = ASN1_STRING_to_UTF8(&utf8, v);
+	if (len < 0)
+		return false;
+	{
+		unsigned char *from = utf8;
+		unsigned char *to = utf8;
+		unsigned char *end;
+
+		while (len > 0 && canon_space(*from))
+			from++, len--;
+		while (len > 0 && canon_space(from[len - 1]))
+			len--;
+		end = from + len;
+		while (from < end)
+		{
+			if (*from & 0x80)
+				*to++ = *from++;
+			else if (canon_space(*from))
+			{
+				*to++ = ' ';
+				while (from < end && canon_space(*from))
+					from++;
+			}
+			else
+			{
+				*to++ = (*from >= 'A' && *from <= 'Z') ? *from + ('a' - 'A') : *from;
+				from++;
+			}
+		}
+		tag = 'S';
+		ok = EVP_DigestUpdate(md, &tag, 1) == 1 &&
+			canon_add(md, utf8, (size_t) (to - utf8));
+	}
+	OPENSSL_free(utf8);
+	return ok;
+}
+
+bool
+mi_name_key(const void *name_arg, unsigned char key[MI_NAME_KEY_LEN])
+{
+	const X509_NAME *name = (const X509_NAME *) name_arg;
+	EVP_MD_CTX *md;
+	unsigned int mdlen = 0;
+	bool		ok;
+	int			n;
+
+	if (name == NULL || (md = EVP_MD_CTX_new()) == NULL)
+		return false;
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+	n = X509_NAME_entry_count(name);
+	for (int i = 0; ok && i < n; i++)
+	{
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+		const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(e);
+		int32_t		set = X509_NAME_ENTRY_set(e);
+		unsigned char oid[256];
+		int			oidlen = OBJ_obj2txt((char *) oid, sizeof(oid), obj, 1);
+
+		ok = oidlen > 0 && oidlen < (int) sizeof(oid) &&
+			EVP_DigestUpdate(md, &set, sizeof(set)) == 1 &&
+			canon_add(md, oid, (size_t) oidlen) &&
+			canon_value(md, X509_NAME_ENTRY_get_data(e));
+	}
+	ok = ok && EVP_DigestFinal_ex(md, key, &mdlen) == 1 &&
+		mdlen == MI_NAME_KEY_LEN;
+	EVP_MD_CTX_free(md);
+	ERR_clear_error();
+	return ok;
+}
+
 /* uppercase hex of the serial, as openssl x509 -serial prints it */
 static char *
 serial_hex(const ASN1_INTEGER *serial)
@@ -416,6 +536,7 @@ read_leaf(X509 *x, MiCert *out, char *err, size_t errlen)
 
 	out->subject_dn = name_rfc2253(X509_get_subject_name(x));
 	out->issuer_dn = name_rfc2253(X509_get_issuer_name(x));
+	out->has_issuer_key = mi_name_key(X509_get_issuer_name(x), out->issuer_key);
 	out->serial_hex = serial_hex(X509_get0_serialNumber(x));
 	read_cn(x, out);
 	read_eku(x, out);

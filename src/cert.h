@@ -34,6 +34,9 @@ typedef enum MiSanKind
 #define MI_MAX_VALUE_LEN	4096	/* a longer SAN/CN value is hostile */
 #define MI_MAX_CHAIN		16		/* chain entries kept */
 
+/* length of mi_name_key's digest */
+#define MI_NAME_KEY_LEN		32
+
 typedef struct MiSan
 {
 	MiSanKind	kind;
@@ -64,6 +67,8 @@ typedef struct MiCert
 	int			cn_len;
 	bool		cn_hostile;		/* embedded NUL, over-long, ... */
 	char	   *issuer_dn;		/* RFC 2253 */
+	unsigned char issuer_key[MI_NAME_KEY_LEN];	/* mi_name_key of the issuer */
+	bool		has_issuer_key;
 	char	   *serial_hex;		/* uppercase hex as openssl x509 -serial prints
 								 * it: whole bytes ("00" for 0, "0A"), "-"
 								 * for a negative serial */
@@ -111,6 +116,13 @@ extern bool mi_cert_from_pem(const char *pem, size_t len,
 							 MiCert *out, char *err, size_t errlen);
 
 extern void mi_cert_free(MiCert *cert);
+
+/*
+ * The key an X.509 name (an X509_NAME *) is filed under wherever names are
+ * compared (the revoked set): equal for two names exactly when
+ * X509_NAME_cmp holds them equal.  False when the name cannot be read.
+ */
+extern bool mi_name_key(const void *name, unsigned char key[MI_NAME_KEY_LEN]);
 
 /*
  * Typed, printable form of a SAN: "uri:...", "dns:...", "email:...",

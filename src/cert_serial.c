@@ -5,6 +5,7 @@
  *
  * Layout (native byte order: it never leaves the machine):
  *	  u32 magic, u32 flags, i64 not_before, i64 not_after, u8 sha256[32],
+ *	  u8 issuer_key[32] (F_ISSUER_KEY says whether it is set),
  *	  str subject_dn, str issuer_dn, str serial_hex, str cn,
  *	  u32 neku, str eku...,
  *	  u32 nchain, { u8 has_sha256, u8 sha256[32], str dn }...,
@@ -18,13 +19,14 @@
 
 #include "cert_serial.h"
 
-#define MI_SER_MAGIC 0x6d695331u	/* "miS1" */
+#define MI_SER_MAGIC 0x6d695332u	/* "miS2" */
 
 #define F_TRUNCATED		0x01
 #define F_HAS_CN		0x02
 #define F_CN_HOSTILE	0x04
 #define F_HAS_EKU		0x08
 #define F_EKU_CLIENT	0x10
+#define F_ISSUER_KEY	0x20
 
 typedef struct Writer
 {
@@ -135,6 +137,7 @@ mi_cert_serialize(const MiCert *c, int priority_san, char *buf, size_t cap)
 	w_bytes(&w, &c->not_before, 8);
 	w_bytes(&w, &c->not_after, 8);
 	w_bytes(&w, c->sha256, 32);
+	w_bytes(&w, c->issuer_key, MI_NAME_KEY_LEN);
 	w_str_max(&w, c->subject_dn, c->subject_dn ? strlen(c->subject_dn) : 0, hdrmax, 0);
 	w_str_max(&w, c->issuer_dn, c->issuer_dn ? strlen(c->issuer_dn) : 0, hdrmax, 0);
 	w_str_max(&w, c->serial_hex, c->serial_hex ? strlen(c->serial_hex) : 0, hdrmax, 0);
@@ -224,6 +227,8 @@ mi_cert_serialize(const MiCert *c, int priority_san, char *buf, size_t cap)
 		flags |= F_HAS_EKU;
 	if (c->eku_client_auth)
 		flags |= F_EKU_CLIENT;
+	if (c->has_issuer_key)
+		flags |= F_ISSUER_KEY;
 	memcpy(buf + flags_at, &flags, sizeof(flags));
 	return w.pos;
 }
@@ -294,6 +299,8 @@ mi_cert_deserialize(const char *buf, size_t len, MiCert *c)
 	r_bytes(&r, &c->not_before, 8);
 	r_bytes(&r, &c->not_after, 8);
 	r_bytes(&r, c->sha256, 32);
+	r_bytes(&r, c->issuer_key, MI_NAME_KEY_LEN);
+	c->has_issuer_key = (flags & F_ISSUER_KEY) != 0;
 	for (int i = 0; i < 32; i++)
 	{
 		c->fingerprint[2 * i] = hex[c->sha256[i] >> 4];

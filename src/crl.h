@@ -1,8 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * crl.h
- *		Revocation: the CRLs PostgreSQL is configured with, re-read when
- *		they change on disk, published in shared memory.
+ *		Revocation, as the rest of mtls_ident sees it: is a certificate
+ *		revoked, learn CAs from client chains, refresh the sources.
+ *
+ * The parts live in their own modules: crl_files.c (the CRL files),
+ * crl_verify.c (reading and verifying a CRL), ca_store.c (the CAs a CRL
+ * is verified with), revoked_set.c (the shared revoked set).
  *
  *-------------------------------------------------------------------------
  */
@@ -34,10 +38,3 @@ extern void mi_crl_note_chain(const void *chain);
 extern void mi_crl_refresh(void);
 
 #endif							/* MI_CRL_H */
-
-/*
- * Fetched CRLs (crl_fetch.c): is this CRL (an X509_CRL *) signed by a CA
- * certificate of ssl_ca_file (or a CA learnt from a verified client chain)
- * whose subject is its issuer -- the very check a CRL file gets?
- */
-extern bool mi_crl_verify_signature(const void *crl);

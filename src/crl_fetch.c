@@ -11,28 +11,31 @@
  * mi_crl_fetch_refresh() on every wake-up: each location is fetched (GET,
  * http.c, at most MI_FETCH_MAX_BYTES in MI_FETCH_TIMEOUT_MS) when it is
  * due -- never fetched yet, its nextUpdate reached, or crl_fetch_interval
- * elapsed -- and the CRL must parse (DER, or PEM) and pass the very
- * signature check of a CRL file (mi_crl_verify_signature in crl.c: signed
- * by a CA of ssl_ca_file, or one learnt from a verified client chain, whose
- * subject is the CRL's issuer).  A CRL from another issuer than the one
- * last in force at that location, or older than it, is refused too.  On
- * any failure the location's last good CRL stays in force, the failure is
- * logged with the URL and counted, and the fetch is tried again after
- * min(crl_fetch_interval, 30 s).
+ * elapsed.  The bytes go through mi_crl_read (crl_verify.c), the very code
+ * that reads and verifies a CRL file, against the same CAs (ca_store.c).
  *
- * The revoked set: (issuer DN hash, serial hash, location) triples, sorted,
- * at most MI_FETCH_CAPACITY; a CRL whose entries do not fit is refused
- * (the last good one stays).  Turning crl_fetch off stops the fetching but
- * not the revocations already in force.
+ * The worker keeps the last good CRL of each location (its bytes, in its
+ * own memory and in a file under $PGDATA/mtls_ident_crl_fetch/, so that a
+ * restarted worker or server has them again), and publishes them all
+ * together as the MI_SOURCE_FETCH part of the revoked set (revoked_set.c):
+ * a new CRL replaces its location's old one only when the whole
+ * publication succeeds -- which refuses a CRL older than the one in force
+ * for its issuer -- and only when it comes from the same issuer as the one
+ * in force from that location.  On any failure the location's last good
+ * CRL stays in force, the failure is logged with the URL and counted, and
+ * the fetch is tried again after min(crl_fetch_interval, 30 s).  Turning
+ * crl_fetch off stops the fetching, not the revocations in force.
  *
- * Locking: our own tranche "mtls_ident crl fetch" (one LWLock).  Lookups
- * take it shared; the worker builds the new set in local memory and copies
- * it in under the exclusive lock; logins add locations under it.
+ * Locking: our own tranche "mtls_ident crl fetch" (one LWLock) guards the
+ * locations table (URLs and the counters of revocation_sources).  Logins
+ * add locations; only the worker fetches and publishes.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/bio.h>
@@ -43,19 +46,22 @@
 #include <openssl/x509v3.h>
 
 #include "common/hashfn.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
-#include "crl.h"
+#include "ca_store.h"
 #include "crl_fetch.h"
+#include "crl_verify.h"
 #include "http.h"
+#include "revoked_set.h"
 
 bool		mi_crl_fetch = false;
 int			mi_crl_fetch_interval_s = 3600;
 
 #define MI_FETCH_LOCATIONS	64
-#define MI_FETCH_CAPACITY	32768
 #define MI_FETCH_URL_MAX	512
 #define MI_FETCH_MAX_BYTES	(8 * 1024 * 1024)
 #define MI_FETCH_TIMEOUT_MS 10000
@@ -63,7 +69,6 @@ int			mi_crl_fetch_interval_s = 3600;
 #define MI_FETCH_PER_WAKE	4
 
 #define MI_FETCH_TRANCHE "mtls_ident crl fetch"
-#define MI_SEED_FETCH	UINT64CONST(0x6d746c735f666574)
 
 typedef struct MiFetchLoc
 {
@@ -82,20 +87,25 @@ typedef struct MiFetchLoc
 	char		error[256];
 } MiFetchLoc;
 
-typedef struct MiFetchEntry
-{
-	uint64		issuer;
-	uint64		serial;
-	int			loc;
-} MiFetchEntry;
-
 typedef struct MiFetchShared
 {
-	int			nentries;
-	bool		overflow_logged;
 	MiFetchLoc	locs[MI_FETCH_LOCATIONS];
-	MiFetchEntry entries[MI_FETCH_CAPACITY];
 } MiFetchShared;
+
+/* the worker's last good CRL of each location (index as in locs) */
+typedef struct FetchGood
+{
+	char		url[MI_FETCH_URL_MAX];
+	char	   *data;			/* TopMemoryContext; NULL = none */
+	size_t		len;
+} FetchGood;
+
+static FetchGood *good = NULL;
+static bool republish_pending = false;	/* kept CRLs not yet in force */
+static bool republish_warned = false;
+static int	nkept = 0;
+
+#define MI_FETCH_DIR "mtls_ident_crl_fetch"
 
 static MiFetchShared *fetch = NULL;
 static LWLock *fetch_lock = NULL;
@@ -115,68 +125,13 @@ mi_crl_fetch_shmem_init(void)
 	fetch = ShmemInitStruct("mtls_ident crl fetch", sizeof(MiFetchShared), &found);
 	fetch_lock = &(GetNamedLWLockTranche(MI_FETCH_TRANCHE))[0].lock;
 	if (!found)
-		memset(fetch, 0, offsetof(MiFetchShared, entries));
+		memset(fetch, 0, sizeof(MiFetchShared));
 }
 
 static int64
 now_s(void)
 {
 	return (int64) time(NULL);
-}
-
-static uint64
-dn_key(const char *dn)
-{
-	return hash_bytes_extended((const unsigned char *) dn, (int) strlen(dn),
-							   MI_SEED_FETCH);
-}
-
-/* uppercase hex, leading zeros and sign kept apart */
-static uint64
-serial_key(const char *hex)
-{
-	char		buf[256];
-	int			n = 0;
-
-	if (*hex == '-')
-		buf[n++] = *hex++;
-	while (*hex == '0' && hex[1] != '\0')
-		hex++;
-	for (; *hex && n < (int) sizeof(buf) - 1; hex++)
-		buf[n++] = (*hex >= 'a' && *hex <= 'f') ? *hex - 'a' + 'A' : *hex;
-	return hash_bytes_extended((const unsigned char *) buf, n, MI_SEED_FETCH + 1);
-}
-
-static int
-entry_cmp(const void *a, const void *b)
-{
-	const MiFetchEntry *x = a;
-	const MiFetchEntry *y = b;
-
-	if (x->issuer != y->issuer)
-		return x->issuer < y->issuer ? -1 : 1;
-	if (x->serial != y->serial)
-		return x->serial < y->serial ? -1 : 1;
-	return 0;
-}
-
-bool
-mi_crl_fetch_is_revoked(const MiCert *cert)
-{
-	MiFetchEntry key;
-	bool		revoked;
-
-	if (fetch == NULL || cert == NULL || cert->issuer_dn == NULL ||
-		cert->serial_hex == NULL)
-		return false;
-	key.issuer = dn_key(cert->issuer_dn);
-	key.serial = serial_key(cert->serial_hex);
-	LWLockAcquire(fetch_lock, LW_SHARED);
-	revoked = fetch->nentries > 0 &&
-		bsearch(&key, fetch->entries, fetch->nentries, sizeof(MiFetchEntry),
-				entry_cmp) != NULL;
-	LWLockRelease(fetch_lock);
-	return revoked;
 }
 
 /* ---------------------------------------------------------------------
@@ -259,191 +214,169 @@ mi_crl_fetch_note(const void *leaf_arg)
 }
 
 /* ---------------------------------------------------------------------
- * The worker: fetch, verify, publish
+ * The worker: fetch, verify, keep the last good CRLs, publish
  * ---------------------------------------------------------------------
  */
 
-static bool
-asn1_time_unix(const ASN1_TIME *t, int64 *out)
+/* $PGDATA/mtls_ident_crl_fetch/<hash of the URL>.crl: "URL\n" then the CRL */
+static void
+good_file(const char *url, char *path, size_t len)
 {
-	struct tm	tm;
-
-	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
-		return false;
-	*out = (int64) timegm(&tm);
-	return true;
+	snprintf(path, len, "%s/%016llx.crl", MI_FETCH_DIR,
+			 (unsigned long long) hash_bytes_extended((const unsigned char *) url,
+													  (int) strlen(url), 0));
 }
-
-/* RFC 2253 text of a name, palloc'd (as cert.c and crl.c print DNs) */
-static char *
-name_text(const X509_NAME *name)
-{
-	BIO		   *bio = BIO_new(BIO_s_mem());
-	char	   *data;
-	long		len;
-	char	   *out = NULL;
-
-	if (bio == NULL)
-		return NULL;
-	if (X509_NAME_print_ex(bio, (X509_NAME *) name, 0, XN_FLAG_RFC2253) >= 0)
-	{
-		len = BIO_get_mem_data(bio, &data);
-		out = palloc(len + 1);
-		memcpy(out, data, len);
-		out[len] = '\0';
-	}
-	BIO_free(bio);
-	return out;
-}
-
-/* what one fetch produced */
-typedef struct FetchResult
-{
-	bool		ok;
-	char		err[256];
-	char	   *issuer;
-	int64		this_update;
-	int64		next_update;
-	MiFetchEntry *entries;
-	int			nentries;
-} FetchResult;
 
 static void
-parse_crl(const unsigned char *data, size_t len, uint64 prev_issuer,
-		  int64 prev_this_update, int loc, FetchResult *r)
+save_good(int i)
 {
-	const unsigned char *p = data;
-	X509_CRL   *crl;
-	STACK_OF(X509_REVOKED) *revoked;
-	uint64		ik;
-	int			n;
+	char		path[MAXPGPATH];
+	char		tmp[MAXPGPATH + 8];
+	FILE	   *f;
+	bool		ok;
 
-	crl = d2i_X509_CRL(NULL, &p, (long) len);
-	if (crl != NULL && p != data + len)
+	if (mkdir(MI_FETCH_DIR, S_IRWXU) != 0 && errno != EEXIST)
 	{
-		X509_CRL_free(crl);
-		crl = NULL;
-	}
-	if (crl == NULL)
-	{
-		BIO		   *bio = BIO_new_mem_buf(data, (int) len);
-
-		crl = bio != NULL ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
-		BIO_free(bio);
-	}
-	if (crl == NULL)
-	{
-		snprintf(r->err, sizeof(r->err), "not a DER or PEM CRL");
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("mtls_ident: could not create directory \"%s\": %m", MI_FETCH_DIR)));
 		return;
 	}
-	r->issuer = name_text(X509_CRL_get_issuer(crl));
-	if (r->issuer == NULL)
+	good_file(good[i].url, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	ok = f != NULL &&
+		fprintf(f, "%s\n", good[i].url) > 0 &&
+		fwrite(good[i].data, 1, good[i].len, f) == good[i].len;
+	if (f != NULL && fclose(f) != 0)
+		ok = false;
+	if (!ok || rename(tmp, path) != 0)
 	{
-		snprintf(r->err, sizeof(r->err), "cannot print the CRL issuer");
-		goto done;
-	}
-	if (!mi_crl_verify_signature(crl))
-	{
-		snprintf(r->err, sizeof(r->err),
-				 "the CRL issued by \"%.120s\" is not signed by a CA certificate of ssl_ca_file with that subject",
-				 r->issuer);
-		goto done;
-	}
-	ik = dn_key(r->issuer);
-	if (!asn1_time_unix(X509_CRL_get0_lastUpdate(crl), &r->this_update) ||
-		(X509_CRL_get0_nextUpdate(crl) != NULL &&
-		 !asn1_time_unix(X509_CRL_get0_nextUpdate(crl), &r->next_update)))
-	{
-		snprintf(r->err, sizeof(r->err), "unreadable thisUpdate or nextUpdate");
-		goto done;
-	}
-	/* a revocation in force is lifted only by a newer CRL of the same issuer */
-	if (prev_issuer != 0 && ik != prev_issuer)
-	{
-		snprintf(r->err, sizeof(r->err), "the CRL at this location was issued by another CA before; refused");
-		goto done;
-	}
-	if (prev_issuer != 0 && r->this_update < prev_this_update)
-	{
-		snprintf(r->err, sizeof(r->err), "the CRL is older than the one in force");
-		goto done;
-	}
-	if (r->next_update != 0 && r->next_update < now_s())
 		ereport(WARNING,
-				(errmsg("mtls_ident: the CRL fetched from a distribution point, issued by \"%s\", is past its nextUpdate time",
-						r->issuer),
-				 errdetail("Its revoked certificates are still refused.")));
-
-	revoked = X509_CRL_get_REVOKED(crl);
-	n = revoked != NULL ? sk_X509_REVOKED_num(revoked) : 0;
-	if (n > MI_FETCH_CAPACITY)
-	{
-		snprintf(r->err, sizeof(r->err), "the CRL lists %d certificates, more than %d",
-				 n, MI_FETCH_CAPACITY);
-		goto done;
+				(errcode_for_file_access(),
+				 errmsg("mtls_ident: could not write \"%s\": %m", path),
+				 errdetail("The CRL fetched from \"%s\" is in force, but is not kept across a restart.",
+						   good[i].url)));
+		unlink(tmp);
 	}
-	r->entries = palloc(sizeof(MiFetchEntry) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		X509_REVOKED *rv = sk_X509_REVOKED_value(revoked, i);
-		ASN1_ENUMERATED *reason;
-		BIGNUM	   *bn;
-		char	   *hex;
-
-		/* removeFromCRL (delta CRLs) un-revokes: skip it, as crl.c does */
-		reason = X509_REVOKED_get_ext_d2i(rv, NID_crl_reason, NULL, NULL);
-		if (reason != NULL)
-		{
-			long		code = ASN1_ENUMERATED_get(reason);
-
-			ASN1_ENUMERATED_free(reason);
-			if (code == CRL_REASON_REMOVE_FROM_CRL)
-				continue;
-		}
-		bn = ASN1_INTEGER_to_BN(X509_REVOKED_get0_serialNumber(rv), NULL);
-		hex = bn != NULL ? BN_bn2hex(bn) : NULL;
-		BN_free(bn);
-		if (hex == NULL)
-		{
-			snprintf(r->err, sizeof(r->err), "cannot read a revoked serial number");
-			goto done;
-		}
-		r->entries[r->nentries].issuer = ik;
-		r->entries[r->nentries].serial = serial_key(hex);
-		r->entries[r->nentries].loc = loc;
-		r->nentries++;
-		OPENSSL_free(hex);
-	}
-	r->ok = true;
-done:
-	X509_CRL_free(crl);
-	ERR_clear_error();
 }
 
-/* exclusive lock held: replace location loc's entries with r's */
-static bool
-publish(int loc, const FetchResult *r)
+/* the location's index, added to the table when new; -1 if full */
+static int
+location_index(const char *url)
 {
-	int			keep = 0;
-	MiFetchEntry *tmp;
+	int			idx = -1;
 
-	for (int i = 0; i < fetch->nentries; i++)
-		if (fetch->entries[i].loc != loc)
-			keep++;
-	if (keep + r->nentries > MI_FETCH_CAPACITY)
+	note_url(url);
+	LWLockAcquire(fetch_lock, LW_SHARED);
+	for (int i = 0; i < MI_FETCH_LOCATIONS && idx < 0; i++)
+		if (fetch->locs[i].used && strcmp(fetch->locs[i].url, url) == 0)
+			idx = i;
+	LWLockRelease(fetch_lock);
+	return idx;
+}
+
+/* read every CRL kept in force and publish them as the fetch source */
+static bool
+publish_all(char *err, size_t errlen)
+{
+	void	   *cas = mi_ca_store_load(err, errlen);
+	MiRevokedBuild *b;
+	bool		ok = true;
+
+	if (cas == NULL)
 		return false;
-	tmp = palloc(sizeof(MiFetchEntry) * Max(keep + r->nentries, 1));
-	keep = 0;
-	for (int i = 0; i < fetch->nentries; i++)
-		if (fetch->entries[i].loc != loc)
-			tmp[keep++] = fetch->entries[i];
-	memcpy(tmp + keep, r->entries, sizeof(MiFetchEntry) * r->nentries);
-	keep += r->nentries;
-	qsort(tmp, keep, sizeof(MiFetchEntry), entry_cmp);
-	memcpy(fetch->entries, tmp, sizeof(MiFetchEntry) * keep);
-	fetch->nentries = keep;
-	pfree(tmp);
-	return true;
+	b = mi_revoked_build_new();
+	for (int i = 0; i < MI_FETCH_LOCATIONS && ok; i++)
+	{
+		MiCrlReadInfo info;
+
+		if (good[i].data != NULL)
+			ok = mi_crl_read(b, cas, good[i].data, good[i].len, good[i].url,
+							 &info, err, errlen);
+	}
+	if (ok)
+		ok = mi_revoked_publish(MI_SOURCE_FETCH, b, err, errlen);
+	mi_revoked_build_free(b);
+	mi_ca_store_free(cas);
+	return ok;
+}
+
+/* once per worker: the CRLs kept on disk by an earlier worker */
+static void
+load_kept(void)
+{
+	DIR		   *d;
+	struct dirent *de;
+	int			n = 0;
+
+	good = MemoryContextAllocZero(TopMemoryContext,
+								  sizeof(FetchGood) * MI_FETCH_LOCATIONS);
+	d = opendir(MI_FETCH_DIR);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+	{
+		char		path[MAXPGPATH];
+		FILE	   *f;
+		StringInfoData buf;
+		char		chunk[8192];
+		size_t		r;
+		char	   *nl;
+		int			i;
+
+		if (strlen(de->d_name) < 5 ||
+			strcmp(de->d_name + strlen(de->d_name) - 4, ".crl") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", MI_FETCH_DIR, de->d_name);
+		f = fopen(path, "rb");
+		if (f == NULL)
+			continue;
+		initStringInfo(&buf);
+		while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
+			   buf.len < MI_FETCH_MAX_BYTES + MI_FETCH_URL_MAX)
+			appendBinaryStringInfo(&buf, chunk, (int) r);
+		fclose(f);
+		nl = memchr(buf.data, '\n', Min(buf.len, MI_FETCH_URL_MAX));
+		if (nl == NULL)
+			continue;
+		*nl = '\0';
+		if (!mi_http_url_ok(buf.data) || (i = location_index(buf.data)) < 0)
+			continue;
+		strlcpy(good[i].url, buf.data, sizeof(good[i].url));
+		good[i].len = buf.len - (nl + 1 - buf.data);
+		good[i].data = MemoryContextAlloc(TopMemoryContext, Max(good[i].len, 1));
+		memcpy(good[i].data, nl + 1, good[i].len);
+		pfree(buf.data);
+		n++;
+	}
+	closedir(d);
+	nkept = n;
+	republish_pending = n > 0;
+}
+
+/*
+ * Put the kept CRLs in force; tried on every wake-up until it works (their
+ * CA may be an intermediate that a client chain has yet to present).
+ */
+static void
+republish_kept(void)
+{
+	char		err[512];
+
+	if (publish_all(err, sizeof(err)))
+	{
+		republish_pending = false;
+		ereport(LOG,
+				(errmsg("mtls_ident: %d fetched CRLs kept from before are in force again", nkept)));
+	}
+	else if (!republish_warned)
+	{
+		republish_warned = true;
+		ereport(WARNING,
+				(errmsg("mtls_ident: could not yet put the %d kept fetched CRLs back in force: %s", nkept, err),
+				 errhint("Put every CA that issues CRLs in ssl_ca_file; until then this is tried again on every wake-up.")));
+	}
 }
 
 void
@@ -451,37 +384,83 @@ mi_crl_fetch_refresh(void)
 {
 	if (fetch == NULL || !mi_crl_fetch)
 		return;
+	if (good == NULL)
+		load_kept();
+	if (republish_pending)
+		republish_kept();
 
 	for (int round = 0; round < MI_FETCH_PER_WAKE; round++)
 	{
 		int64		now = now_s();
 		int			loc = -1;
 		char		url[MI_FETCH_URL_MAX];
-		uint64		prev_issuer = 0;
-		int64		prev_this = 0;
+		char		prev_issuer[256];
 		unsigned char *body;
 		size_t		len = 0;
-		FetchResult r;
+		char		err[512];
+		MiCrlReadInfo info;
+		bool		ok = false;
 
+		memset(&info, 0, sizeof(info));
+		err[0] = '\0';
 		LWLockAcquire(fetch_lock, LW_SHARED);
 		for (int i = 0; i < MI_FETCH_LOCATIONS && loc < 0; i++)
 			if (fetch->locs[i].used && fetch->locs[i].next_fetch <= now)
 			{
 				loc = i;
 				strlcpy(url, fetch->locs[i].url, sizeof(url));
-				prev_issuer = fetch->locs[i].issuer_key;
-				prev_this = fetch->locs[i].this_update;
+				strlcpy(prev_issuer, fetch->locs[i].issuer, sizeof(prev_issuer));
 			}
 		LWLockRelease(fetch_lock);
 		if (loc < 0)
 			return;
 
-		memset(&r, 0, sizeof(r));
 		body = mi_http_fetch(url, NULL, NULL, NULL, MI_FETCH_MAX_BYTES,
-							 MI_FETCH_TIMEOUT_MS, &len, r.err, sizeof(r.err));
+							 MI_FETCH_TIMEOUT_MS, &len, err, sizeof(err));
 		if (body != NULL)
 		{
-			parse_crl(body, len, prev_issuer, prev_this, loc, &r);
+			void	   *cas = mi_ca_store_load(err, sizeof(err));
+
+			/* the CRL alone first, read and verified as a CRL file is */
+			if (cas != NULL)
+			{
+				MiRevokedBuild *b = mi_revoked_build_new();
+
+				ok = mi_crl_read(b, cas, (const char *) body, len, url,
+								 &info, err, sizeof(err));
+				mi_revoked_build_free(b);
+				mi_ca_store_free(cas);
+			}
+			/* a revocation in force is lifted only by its own issuer */
+			if (ok && prev_issuer[0] != '\0' && strcmp(info.issuer, prev_issuer) != 0)
+			{
+				ok = false;
+				snprintf(err, sizeof(err),
+						 "the CRL is issued by \"%s\", but the one in force from this location by \"%s\"",
+						 info.issuer, prev_issuer);
+			}
+			/* then in force with the others, or not at all */
+			if (ok)
+			{
+				FetchGood	old = good[loc];
+
+				strlcpy(good[loc].url, url, sizeof(good[loc].url));
+				good[loc].data = MemoryContextAlloc(TopMemoryContext, Max(len, 1));
+				memcpy(good[loc].data, body, len);
+				good[loc].len = len;
+				ok = publish_all(err, sizeof(err));
+				if (ok)
+				{
+					if (old.data != NULL)
+						pfree(old.data);
+					save_good(loc);
+				}
+				else
+				{
+					pfree(good[loc].data);
+					good[loc] = old;
+				}
+			}
 			pfree(body);
 		}
 
@@ -492,48 +471,37 @@ mi_crl_fetch_refresh(void)
 
 			l->queries++;
 			l->last_attempt = now;
-			if (r.ok && !publish(loc, &r))
-			{
-				r.ok = false;
-				snprintf(r.err, sizeof(r.err), "the fetched CRLs list more than %d revoked certificates",
-						 MI_FETCH_CAPACITY);
-			}
-			if (r.ok)
+			if (ok)
 			{
 				l->last_success = now_s();
-				l->this_update = r.this_update;
-				l->next_update = r.next_update;
-				l->issuer_key = dn_key(r.issuer);
-				strlcpy(l->issuer, r.issuer, sizeof(l->issuer));
-				l->entries = r.nentries;
+				l->this_update = info.this_update;
+				l->next_update = info.next_update;
+				strlcpy(l->issuer, info.issuer, sizeof(l->issuer));
+				l->entries = info.entries;
 				l->error[0] = '\0';
 				l->next_fetch = now + interval;
 				/* before nextUpdate, when that is sooner */
-				if (r.next_update > now && r.next_update < l->next_fetch)
-					l->next_fetch = Max(now + 1, r.next_update - Min(60, (r.next_update - now) / 10));
+				if (info.next_update > now && info.next_update < l->next_fetch)
+					l->next_fetch = Max(now + 1, info.next_update - Min(60, (info.next_update - now) / 10));
 			}
 			else
 			{
 				l->failures++;
-				strlcpy(l->error, r.err, sizeof(l->error));
+				strlcpy(l->error, err, sizeof(l->error));
 				l->next_fetch = now + Min(interval, MI_FETCH_RETRY_S);
 			}
 		}
 		LWLockRelease(fetch_lock);
 
-		if (r.ok)
+		if (ok)
 			ereport(LOG,
-					(errmsg("mtls_ident: CRL fetched from \"%s\": %d revoked certificates, issued by \"%s\"",
-							url, r.nentries, r.issuer)));
+					(errmsg("mtls_ident: CRL fetched from \"%s\": %lld revoked certificates, issued by \"%s\"",
+							url, (long long) info.entries, info.issuer)));
 		else
 			ereport(WARNING,
 					(errmsg("mtls_ident: could not use the CRL fetched from \"%s\": %s",
-							url, r.err),
+							url, err),
 					 errdetail("The last good CRL from this location stays in force.")));
-		if (r.entries != NULL)
-			pfree(r.entries);
-		if (r.issuer != NULL)
-			pfree(r.issuer);
 		CHECK_FOR_INTERRUPTS();
 	}
 }

@@ -24,9 +24,6 @@ extern void mi_crl_fetch_shmem_init(void);
 /* login: note the certificate's http:// CRL distribution points (X509 *) */
 extern void mi_crl_fetch_note(const void *leaf);
 
-/* is the certificate revoked by a fetched CRL in force? */
-extern bool mi_crl_fetch_is_revoked(const MiCert *cert);
-
 /* enforcer only: fetch the CRLs that are due, publish what verified */
 extern void mi_crl_fetch_refresh(void);
 

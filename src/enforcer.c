@@ -177,8 +177,7 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 	in.exempt_local = mi_exempt_local;
 	in.require_client_auth_eku = mi_require_client_auth_eku;
 	in.max_lifetime = mi_max_certificate_lifetime_s;
-	in.revoked = mi_crl_is_revoked(&info->cert) ||
-		mi_crl_fetch_is_revoked(&info->cert) || mi_ocsp_is_revoked(&info->cert);
+	in.revoked = mi_crl_is_revoked(&info->cert) || mi_ocsp_is_revoked(&info->cert);
 	in.now = now;
 	in.regex_fn = mi_pg_regex;
 	in.regex_arg = NULL;

@@ -73,9 +73,18 @@ my $dp = "crlDistributionPoints = URI:$url";
 my $c_rev = mint_cert(san => spiffe('cf'), ext => $dp);
 my $c_keep = mint_cert(san => spiffe('cf'), ext => $dp);
 
+# every CA that issues CRLs in ssl_ca_file, as doc/revocation.md says
+my $ca_bundle = "$scratch/ca_bundle.crt";
+{
+	open my $fh, '>', $ca_bundle or die "$ca_bundle: $!";
+	print $fh slurp_file(pki_dir() . "/$_.crt") for qw(root_ca client_ca root2_ca);
+	close $fh or die "$ca_bundle: $!";
+}
+
 my $node = new_node(
 	'crl_fetch',
-	conf => "mtls_ident.enforce_interval = '1s'\n"
+	conf => "ssl_ca_file = '$ca_bundle'\n"
+	  . "mtls_ident.enforce_interval = '1s'\n"
 	  . "mtls_ident.expiry_warning = 0\n"
 	  . "mtls_ident.crl_fetch = on\n"
 	  . "mtls_ident.crl_fetch_interval = '1s'\n");
@@ -138,6 +147,18 @@ ok($node->wait_for_log(qr/could not use the CRL fetched from "\Q$url\E": the CRL
 	'a CRL from a CA outside ssl_ca_file is reported');
 cert_refused($node, $c_rev, 'cf', 'revoked', 'an unverifiable CRL does not replace the last good one');
 
+# --- a valid CRL of another trusted CA at the same URL ------------------------------
+
+$off = -s $node->logfile;
+{
+	my $pem = make_crl(ca => 'root2_ca', bundle => 0);
+	system('openssl', 'crl', '-in', $pem, '-outform', 'DER', '-out', "$www/client_ca.crl.new") == 0 or die;
+	rename "$www/client_ca.crl.new", "$www/client_ca.crl" or die;
+}
+ok($node->wait_for_log(qr/could not use the CRL fetched from "\Q$url\E": the CRL is issued by ".*", but the one in force from this location by/, $off),
+	'a CRL of another (trusted) issuer does not replace the one in force from that location');
+cert_refused($node, $c_rev, 'cf', 'revoked', '... and the revocation stays');
+
 # --- the server down -----------------------------------------------------------------
 
 $http->kill_kill;
@@ -146,6 +167,16 @@ ok($node->wait_for_log(qr/could not use the CRL fetched from "\Q$url\E": could n
 	'a distribution point that is down is reported');
 cert_refused($node, $c_rev, 'cf', 'revoked', 'while the server is down, the last good CRL stays in force');
 still_alive($node, $s_keep, 'while the server is down');
+
+# the last good CRL is kept across a restart (the server still down)
+$s_keep->quit;
+$s_rev->quit;
+$off = -s $node->logfile;
+$node->restart;
+ok($node->wait_for_log(qr/1 fetched CRLs kept from before are in force again/, $off),
+	'after a restart, the kept CRL is in force again');
+cert_refused($node, $c_rev, 'cf', 'revoked', 'after a restart with the server down, the revoked certificate is still refused');
+$s_keep = open_session($node, $c_keep, 'cf');
 
 # --- a newer good CRL lifts the revocation ---------------------------------------------
 
@@ -158,7 +189,6 @@ ok($node->wait_for_log(qr/CRL fetched from "\Q$url\E": 0 revoked certificates/, 
 cert_accepted($node, $c_rev, 'cf', $id, 'a certificate no longer listed logs in again');
 
 $s_keep->quit;
-$s_rev->quit;
 $http->kill_kill;
 $node->stop;
 done_testing();

@@ -1541,6 +1541,87 @@ test_typed(void)
 	ok(all_zero(&c), "mi_cert_free on a zeroed MiCert leaves it zeroed");
 }
 
+/* ---------------------------------------------------------------------
+ * mi_name_key: equal exactly when X509_NAME_cmp says the names are equal
+ * ---------------------------------------------------------------------
+ */
+
+/* a name of (oid short name, string type, bytes) entries, each its own RDN */
+static X509_NAME *
+typed_name(int n, const char *const *fields, const int *types,
+		   const char *const *values)
+{
+	X509_NAME  *nm = X509_NAME_new();
+
+	for (int i = 0; i < n; i++)
+	{
+		ASN1_STRING *v = ASN1_STRING_type_new(types[i]);
+		X509_NAME_ENTRY *e;
+
+		ASN1_STRING_set(v, values[i], (int) strlen(values[i]));
+		e = X509_NAME_ENTRY_create_by_txt(NULL, fields[i], V_ASN1_UTF8STRING,
+										  (const unsigned char *) "x", 1);
+		X509_NAME_ENTRY_set_data(e, types[i], ASN1_STRING_get0_data(v),
+								 ASN1_STRING_length(v));
+		X509_NAME_add_entry(nm, e, -1, 0);
+		X509_NAME_ENTRY_free(e);
+		ASN1_STRING_free(v);
+	}
+	return nm;
+}
+
+static void
+check_name_pair(X509_NAME *a, X509_NAME *b, bool equal, const char *what)
+{
+	unsigned char ka[MI_NAME_KEY_LEN];
+	unsigned char kb[MI_NAME_KEY_LEN];
+	bool		keys_ok = mi_name_key(a, ka) && mi_name_key(b, kb);
+
+	ok(keys_ok, "mi_name_key reads both names (%s)", what);
+	ok((X509_NAME_cmp(a, b) == 0) == equal,
+	   "X509_NAME_cmp says %s (%s)", equal ? "equal" : "different", what);
+	ok(keys_ok && (memcmp(ka, kb, MI_NAME_KEY_LEN) == 0) == equal,
+	   "mi_name_key keys are %s (%s)", equal ? "equal" : "different", what);
+	X509_NAME_free(a);
+	X509_NAME_free(b);
+}
+
+static void
+test_name_key(void)
+{
+	static const char *const f2[] = {"O", "CN"};
+	static const char *const f1[] = {"CN"};
+	static const int utf8[] = {V_ASN1_UTF8STRING, V_ASN1_UTF8STRING};
+	static const int prt[] = {V_ASN1_PRINTABLESTRING, V_ASN1_PRINTABLESTRING};
+	static const int mixed[] = {V_ASN1_PRINTABLESTRING, V_ASN1_UTF8STRING};
+	static const char *const v_a[] = {"Eval PKI", "Eval Client CA A1"};
+	static const char *const v_upper[] = {"EVAL PKI", "EVAL CLIENT CA A1"};
+	static const char *const v_lower[] = {"eval pki", "eval client ca a1"};
+	static const char *const v_space[] = {"  Eval   PKI ", "Eval\tClient  CA A1  "};
+	static const char *const v_other[] = {"Eval PKI", "Eval Client CA A2"};
+	static const char *const v_utf[] = {"Eval PKI", "\xc3\x89val Client CA A1"};
+	static const char *const v_utf_up[] = {"Eval PKI", "\xc3\xa9val Client CA A1"};
+	static const char *const v_cn[] = {"Eval Client CA A1"};
+	unsigned char k[MI_NAME_KEY_LEN];
+
+	check_name_pair(typed_name(2, f2, utf8, v_a), typed_name(2, f2, utf8, v_upper),
+					true, "case");
+	check_name_pair(typed_name(2, f2, utf8, v_a), typed_name(2, f2, prt, v_a),
+					true, "UTF8String vs PrintableString");
+	check_name_pair(typed_name(2, f2, prt, v_lower), typed_name(2, f2, mixed, v_upper),
+					true, "case and string type");
+	check_name_pair(typed_name(2, f2, utf8, v_a), typed_name(2, f2, utf8, v_space),
+					true, "white space runs, leading and trailing");
+	check_name_pair(typed_name(2, f2, utf8, v_a), typed_name(2, f2, utf8, v_other),
+					false, "another CN");
+	check_name_pair(typed_name(2, f2, utf8, v_a), typed_name(1, f1, utf8, v_cn),
+					false, "a missing RDN");
+	check_name_pair(typed_name(2, f2, utf8, v_utf), typed_name(2, f2, utf8, v_utf_up),
+					false, "non-ASCII letters keep their case");
+	check_name_pair(X509_NAME_new(), X509_NAME_new(), true, "two empty names");
+	ok(!mi_name_key(NULL, k), "mi_name_key(NULL) fails");
+}
+
 int
 main(void)
 {
@@ -1563,6 +1644,7 @@ main(void)
 	test_refused();
 	test_chain();
 	test_typed();
+	test_name_key();
 
 	EVP_PKEY_free(leaf_key);
 	EVP_PKEY_free(ca_key);
