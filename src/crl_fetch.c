@@ -296,7 +296,11 @@ publish_all(char *err, size_t errlen)
 							 &info, err, errlen);
 	}
 	if (ok)
-		ok = mi_revoked_publish(MI_SOURCE_FETCH, b, err, errlen);
+	{
+		int			bad = -1;
+
+		ok = mi_revoked_publish(MI_SOURCE_FETCH, b, &bad, err, errlen);
+	}
 	mi_revoked_build_free(b);
 	mi_ca_store_free(cas);
 	return ok;
@@ -506,13 +510,16 @@ mi_crl_fetch_refresh(void)
 	}
 }
 
-int
-mi_crl_fetch_source_rows(MiRevSourceRow *rows, int max)
+void
+mi_crl_fetch_report(MiRevocationEmit emit, void *arg)
 {
 	int			n = 0;
+	int			max = MI_FETCH_LOCATIONS;
+	MiRevSourceRow *rows;
 
 	if (fetch == NULL)
-		return 0;
+		return;
+	rows = palloc(sizeof(MiRevSourceRow) * max);
 	LWLockAcquire(fetch_lock, LW_SHARED);
 	for (int i = 0; i < MI_FETCH_LOCATIONS && n < max; i++)
 	{
@@ -536,7 +543,8 @@ mi_crl_fetch_source_rows(MiRevSourceRow *rows, int max)
 		n++;
 	}
 	LWLockRelease(fetch_lock);
-	return n;
+	mi_rev_source_emit(rows, n, emit, arg);
+	pfree(rows);
 }
 
 void

@@ -30,7 +30,7 @@ extern void mi_crl_fetch_refresh(void);
 /* enforcer, every wake-up: mi_crl_fetch_refresh() then mi_ocsp_refresh_live() */
 extern void mi_revocation_sources_refresh(void);
 
-/* revocation_sources rows ("fetch") */
-extern int	mi_crl_fetch_source_rows(MiRevSourceRow *rows, int max);
+/* the fetch rows of revocation_sources: one per CRL URL */
+extern void mi_crl_fetch_report(MiRevocationEmit emit, void *arg);
 
 #endif							/* MI_CRL_FETCH_H */

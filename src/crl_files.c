@@ -351,6 +351,7 @@ mi_crl_files_load(bool force)
 	int			had_issuers;
 	int			nentries;
 	int			nissuers;
+	int			bad = -1;
 
 	if (crl_files == NULL)
 		return false;
@@ -422,15 +423,14 @@ mi_crl_files_load(bool force)
 	mi_ca_store_free(cas);
 
 	mi_revoked_counts(&had_entries, &had_issuers);
-	if (ok && !mi_revoked_publish(MI_SOURCE_FILE, b, err, sizeof(err)))
+	if (ok && !mi_revoked_publish(MI_SOURCE_FILE, b, &bad, err, sizeof(err)))
 	{
 		ok = false;
 		errfile = nfiles > 0 ? out[0].path : "";
-		for (i = 0; i < nfiles; i++)
+		for (i = 0; i < nfiles && bad >= 0; i++)
 		{
-			/* the error names the issuer; charge the files of that issuer */
-			if (out[i].info.issuer[0] != '\0' &&
-				strstr(err, out[i].info.issuer) != NULL)
+			/* charge the files that hold a CRL of that issuer */
+			if (strstr(out[i].info.issuer, b->issuers[bad].name) != NULL)
 			{
 				out[i].ok = false;
 				strlcpy(out[i].err, err, sizeof(out[i].err));

@@ -188,11 +188,12 @@ add_crl(MiRevokedBuild *b, const STACK_OF(X509) *cas, const char *label,
 	revoked = X509_CRL_get_REVOKED(crl);
 	n = revoked != NULL ? sk_X509_REVOKED_num(revoked) : 0;
 
-	if (info->ncrls++ == 0)
-	{
-		strlcpy(info->issuer, issuer_dn, sizeof(info->issuer));
+	/* issuers in file order ("; " between), oldest thisUpdate */
+	if (info->ncrls++ > 0)
+		strlcat(info->issuer, "; ", sizeof(info->issuer));
+	strlcat(info->issuer, issuer_dn, sizeof(info->issuer));
+	if (info->this_update == 0 || this_update < info->this_update)
 		info->this_update = this_update;
-	}
 	if (next_update != 0 && (info->next_update == 0 || next_update < info->next_update))
 		info->next_update = next_update;
 	info->entries += n;

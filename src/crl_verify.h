@@ -17,9 +17,10 @@
 /* what one call read, for reports (revocation_sources) */
 typedef struct MiCrlReadInfo
 {
-	char		issuer[MI_REVOKED_NAME_MAX];	/* of the first CRL; "" if none */
+	char		issuer[MI_REVOKED_NAME_MAX];	/* every CRL's issuer, "; "
+												 * between, cut; "" if none */
 	int			ncrls;
-	int64		this_update;	/* of the first CRL, Unix seconds; 0 if none */
+	int64		this_update;	/* oldest thisUpdate, Unix seconds; 0 if none */
 	int64		next_update;	/* earliest nextUpdate, 0 if none */
 	int64		entries;		/* revoked serials listed (all CRLs) */
 } MiCrlReadInfo;

@@ -916,14 +916,44 @@ mi_ocsp_refresh_live(void)
  * ---------------------------------------------------------------------
  */
 
-int
-mi_ocsp_source_rows(MiRevSourceRow *rows, int max)
+void
+mi_rev_source_emit(const MiRevSourceRow *rows, int n,
+				   MiRevocationEmit emit, void *arg)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const MiRevSourceRow *r = &rows[i];
+		MiRevocationRow row;
+
+#define MI_TS(t) ((t) == 0 ? 0 : time_t_to_timestamptz((pg_time_t) (t)))
+		memset(&row, 0, sizeof(row));
+		row.source = r->source;
+		row.location = r->location;
+		row.issuer = r->issuer[0] ? r->issuer : NULL;
+		row.last_attempt = MI_TS(r->last_attempt);
+		row.last_success = MI_TS(r->last_success);
+		row.this_update = MI_TS(r->this_update);
+		row.next_update = MI_TS(r->next_update);
+		row.entries = r->entries;
+		row.queries = r->queries;
+		row.failures = r->failures;
+		row.error = r->error[0] ? r->error : NULL;
+#undef MI_TS
+		emit(&row, arg);
+	}
+}
+
+void
+mi_ocsp_report(MiRevocationEmit emit, void *arg)
 {
 	int			n = 0;
+	int			max = MI_OCSP_SOURCES;
 	int64		now = now_s();
+	MiRevSourceRow *rows;
 
 	if (ocsp == NULL)
-		return 0;
+		return;
+	rows = palloc(sizeof(MiRevSourceRow) * max);
 	LWLockAcquire(ocsp_lock, LW_SHARED);
 	for (int i = 0; i < MI_OCSP_SOURCES && n < max; i++)
 	{
@@ -956,5 +986,6 @@ mi_ocsp_source_rows(MiRevSourceRow *rows, int max)
 		n++;
 	}
 	LWLockRelease(ocsp_lock);
-	return n;
+	mi_rev_source_emit(rows, n, emit, arg);
+	pfree(rows);
 }

@@ -13,6 +13,7 @@
 
 #include "cert.h"
 #include "decision.h"
+#include "revocation_report.h"
 
 typedef enum MiOcspMode
 {
@@ -44,7 +45,10 @@ extern bool mi_ocsp_is_revoked(const MiCert *cert);
 /* enforcer only: refresh the answers live sessions depend on */
 extern void mi_ocsp_refresh_live(void);
 
-/* one row of revocation_sources for each responder URL (SQL, sql_revocation) */
+/*
+ * A row of revocation_sources copied out of shared memory under a lock,
+ * emitted after the lock is released (ocsp.c and crl_fetch.c).
+ */
 typedef struct MiRevSourceRow
 {
 	const char *source;			/* "fetch" or "ocsp" */
@@ -60,7 +64,11 @@ typedef struct MiRevSourceRow
 	char		error[256];		/* "" = NULL */
 } MiRevSourceRow;
 
-/* copy out up to max rows; returns how many */
-extern int	mi_ocsp_source_rows(MiRevSourceRow *rows, int max);
+/* emit rows (Unix seconds 0 and "" are NULL) through the view's callback */
+extern void mi_rev_source_emit(const MiRevSourceRow *rows, int n,
+							   MiRevocationEmit emit, void *arg);
+
+/* the ocsp rows of revocation_sources: one per responder URL */
+extern void mi_ocsp_report(MiRevocationEmit emit, void *arg);
 
 #endif							/* MI_OCSP_H */

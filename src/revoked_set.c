@@ -105,10 +105,7 @@ mi_revoked_shmem_init(void)
 	rset = ShmemInitStruct("mtls_ident revoked set", sizeof(MiRevokedShared),
 						   &found);
 	if (!found)
-	{
 		memset(rset, 0, offsetof(MiRevokedShared, entries));
-		rset->in_force = true;
-	}
 }
 
 uint64
@@ -352,13 +349,15 @@ older(const MiRevokedIssuer *nw, const MiRevokedIssuer *old)
 
 bool
 mi_revoked_publish(MiRevocationSource source, MiRevokedBuild *b,
-				   char *err, size_t errlen)
+				   int *bad_issuer, char *err, size_t errlen)
 {
 	MiRevokedEntry *merged;
 	MiRevokedIssuer *issuers;
 	int			nmerged = 0;
 	int			nissuers = 0;
 	bool		ok = true;
+
+	*bad_issuer = -1;
 
 	/* the build's issuers are sorted in and deduplicated first */
 	b->nentries = sort_unique(b->entries, b->nentries);
@@ -385,6 +384,7 @@ mi_revoked_publish(MiRevocationSource source, MiRevokedBuild *b,
 					 (long long) b->issuers[i].this_update,
 					 old->crl_number[0] ? old->crl_number : "none",
 					 (long long) old->this_update);
+			*bad_issuer = i;
 			ok = false;
 		}
 	}

@@ -92,11 +92,12 @@ extern void mi_revoked_build_all(MiRevokedBuild *b, MiRevokedIssuer *is);
  * Replace every issuer the source published before by the build's issuers
  * (other sources' issuers are untouched) and mark the set in force.  Fails
  * (nothing changes, message in err) when an issuer's CRL is older than the
- * one in force for it (lower CRL number, or earlier thisUpdate), or when
- * the result does not fit.
+ * one in force for it (lower CRL number, or earlier thisUpdate; its index
+ * in b->issuers is then set in *bad_issuer, else -1), or when the result
+ * does not fit.
  */
 extern bool mi_revoked_publish(MiRevocationSource source, MiRevokedBuild *b,
-							   char *err, size_t errlen);
+							   int *bad_issuer, char *err, size_t errlen);
 
 /* totals for log lines */
 extern void mi_revoked_counts(int *nentries, int *nissuers);

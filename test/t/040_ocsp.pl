@@ -97,7 +97,7 @@ sub ocsp_row
 	my ($url) = @_;
 	return $node->safe_psql('postgres',
 		"SELECT queries || '|' || failures || '|' || coalesce(error, '') || '|' || entries "
-		  . "FROM mtls_ident._revocation_sources_remote() WHERE source = 'ocsp' AND location = "
+		  . "FROM mtls_ident.revocation_sources WHERE source = 'ocsp' AND location = "
 		  . ql($url));
 }
 
@@ -312,7 +312,7 @@ $r->set_mode('normal');
 
 my $rows = $node->safe_psql('postgres',
 	"SELECT source, location, issuer IS NOT NULL, queries > 0, last_attempt IS NOT NULL "
-	  . "FROM mtls_ident._revocation_sources_remote() WHERE location = " . ql($r->url));
+	  . "FROM mtls_ident.revocation_sources WHERE location = " . ql($r->url));
 like($rows, qr/^ocsp\|\Q${\$r->url}\E\|t\|t\|t$/, 'the responder has its row in revocation_sources');
 
 $r->stop;

@@ -97,7 +97,7 @@ sub fetch_row
 {
 	return $node->safe_psql('postgres',
 		"SELECT coalesce(issuer, '') || '|' || entries || '|' || (queries > 0) || '|' || failures || '|' || coalesce(error, '') "
-		  . "FROM mtls_ident._revocation_sources_remote() WHERE source = 'fetch' AND location = "
+		  . "FROM mtls_ident.revocation_sources WHERE source = 'fetch' AND location = "
 		  . ql($url));
 }
 
