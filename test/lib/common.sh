@@ -5,7 +5,7 @@
 PGVER=15
 PGBIN=/usr/lib/postgresql/$PGVER/bin
 PG_CONFIG=$PGBIN/pg_config
-PACKAGES="postgresql-$PGVER postgresql-server-dev-$PGVER libssl-dev libkrb5-dev libipc-run-perl make gcc openssl perl"
+PACKAGES="postgresql-$PGVER postgresql-server-dev-$PGVER libssl-dev libkrb5-dev libipc-run-perl make gcc openssl perl python3"
 
 if [ "$(id -u)" -eq 0 ]; then
 	SUDO=""
