@@ -35,8 +35,8 @@ $c{$_} = mint_cert(san => spiffe('oc'), ext => $aia)
   for qw(good good2 rev unknown unknown_soft rev_soft live bystander herd
   backoff delegated);
 $c{$_} = mint_cert(san => spiffe('oc'))
-  for qw(noaia noaia_good down_hard down_soft slow_hard slow_soft noeku
-  otherca wrongid stale);
+  for qw(noaia noaia_good down_hard down_soft slow_hard slow_soft slow_auth
+  noeku otherca wrongid stale);
 my %state = map { cert_path($c{$_}, 'leaf') => 'V' }
   qw(good good2 live bystander herd backoff delegated noaia_good down_hard
   down_soft slow_hard slow_soft noeku otherca wrongid stale);
@@ -187,7 +187,7 @@ $node->safe_psql('postgres', "ALTER SYSTEM SET authentication_timeout = '2s'");
 set_conf(ocsp => 'hard', ocsp_timeout => '30s');
 $off = -s $node->logfile;
 $t0 = time();
-$node->connect_fails(client_connstr($node, $c{slow_hard}, user => 'oc'),
+$node->connect_fails(client_connstr($node, $c{slow_auth}, user => 'oc'),
 	'authentication_timeout ends a login waiting for a responder',
 	log_like => [qr/canceling authentication due to timeout/]);
 $took = time() - $t0;
