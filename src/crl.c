@@ -64,15 +64,20 @@ save_state(void)
 		return;
 	if (!mi_revoked_in_force())
 		return;					/* nothing worth keeping yet */
+
+	/*
+	 * Tried once per change: a failure (WARNING already logged) is tried
+	 * again at the next change, not every second.
+	 */
+	saved_once = true;
+	saved_set_generation = g;
+	saved_ca_generation = cg;
 	if (mi_revocation_state_write())
 	{
 		int			nentries;
 		int			nissuers;
 
 		mi_revoked_counts(&nentries, &nissuers);
-		saved_once = true;
-		saved_set_generation = g;
-		saved_ca_generation = cg;
 		ereport(LOG,
 				(errmsg("mtls_ident: revocation state saved: %d revoked certificates of %d issuers",
 						nentries, nissuers)));
@@ -140,15 +145,17 @@ mi_crl_is_revoked(const MiCert *cert)
 void
 mi_crl_note_chain(const void *chain)
 {
-	(void) mi_ca_store_note_chain(chain);
+	bool		learnt = mi_ca_store_note_chain(chain);
 
 	/*
-	 * While no set is in force, the login loads the files itself, now: the
-	 * CRL that only this chain's CA makes verifiable must decide this very
-	 * login (mi_revoked_lookup refuses every certificate otherwise).  When
-	 * nothing changed since the last attempt this is a few stat() calls.
+	 * While no set is in force, or while an issuer is pending (its CRL has
+	 * not verified yet) and this chain taught us a CA, the login loads the
+	 * files itself, now: the CRL that only this chain's CA makes verifiable
+	 * must decide this very login (mi_revoked_lookup refuses otherwise).
+	 * When nothing changed since the last attempt this is a few stat()
+	 * calls.
 	 */
-	if (!mi_revoked_in_force())
+	if (!mi_revoked_in_force() || (learnt && mi_revoked_has_pending()))
 		(void) mi_crl_files_load(false);
 }
 

@@ -332,6 +332,42 @@ record_outcomes(FileOutcome *out, int n, TimestampTz now)
 	pfree(old);
 }
 
+/*
+ * No set is in force and the files failed only because some CRLs did not
+ * verify (typically: of an intermediate CA that no client has shown yet):
+ * publish what verified, with the issuers of the unverified CRLs pending
+ * (all their certificates refused until a CRL of theirs verifies), so that
+ * the other issuers' certificates need not wait.  Anything else wrong (a
+ * file that does not read or parse) leaves no set in force: its issuers are
+ * unknown.  Returns true when published.
+ */
+static bool
+publish_provisional(MiRevokedBuild *b, FileOutcome *out, int nfiles)
+{
+	char		err[512];
+	int			bad;
+	bool		any = false;
+
+	for (int i = 0; i < nfiles; i++)
+		if (!out[i].ok && (out[i].info.other_failure || out[i].info.npending == 0))
+			return false;
+	for (int i = 0; i < nfiles; i++)
+		for (int k = 0; k < out[i].info.npending; k++)
+		{
+			if (!mi_revoked_build_pending(b, out[i].info.pending_key[k],
+										  out[i].info.pending_name[k]))
+				return false;
+			ereport(WARNING,
+					(errmsg("mtls_ident: no verified CRL of \"%s\" yet: every certificate it issued is refused until one verifies",
+							out[i].info.pending_name[k]),
+					 errdetail("Its CRL in \"%s\" is not signed by a known CA certificate; a client presenting that CA in its chain teaches it.",
+							   out[i].path),
+					 errhint("Put that CA certificate in ssl_ca_file.")));
+			any = true;
+		}
+	return any && mi_revoked_publish(MI_SOURCE_FILE, b, &bad, err, sizeof(err));
+}
+
 bool
 mi_crl_files_load(bool force)
 {
@@ -352,6 +388,8 @@ mi_crl_files_load(bool force)
 	int			nentries;
 	int			nissuers;
 	int			bad = -1;
+	bool		cas_loaded = false;
+	bool		provisional = false;
 
 	if (crl_files == NULL)
 		return false;
@@ -385,6 +423,7 @@ mi_crl_files_load(bool force)
 	if (ok && files != NIL)
 	{
 		cas = mi_ca_store_load(err, sizeof(err));
+		cas_loaded = cas != NULL;
 		if (cas == NULL)
 		{
 			errfile = setting("ssl_ca_file");
@@ -405,7 +444,10 @@ mi_crl_files_load(bool force)
 		}
 		data = read_whole(path, &len);
 		if (data == NULL)
+		{
 			snprintf(out[i].err, sizeof(out[i].err), "could not read file: %m");
+			out[i].info.other_failure = true;
+		}
 		else
 		{
 			out[i].ok = mi_crl_read(b, cas, data, len, path, &out[i].info,
@@ -423,6 +465,8 @@ mi_crl_files_load(bool force)
 	mi_ca_store_free(cas);
 
 	mi_revoked_counts(&had_entries, &had_issuers);
+	if (!ok && dir_err == NULL && cas_loaded && !mi_revoked_in_force())
+		provisional = publish_provisional(b, out, nfiles);
 	if (ok && !mi_revoked_publish(MI_SOURCE_FILE, b, &bad, err, sizeof(err)))
 	{
 		ok = false;
@@ -450,6 +494,8 @@ mi_crl_files_load(bool force)
 		ereport(WARNING,
 				(errmsg("mtls_ident: could not load CRL file \"%s\": %s",
 						errfile, err),
+				 provisional ?
+				 errdetail("No revocation set was in force: the CRLs that verified are in force, and every certificate of an issuer whose CRL did not verify is refused until it does.") :
 				 errdetail("The previous revocation set (%d revoked certificates) stays in force.",
 						   had_entries),
 				 errhint("Every CRL must parse and be signed by a CA certificate in ssl_ca_file.")));

@@ -150,10 +150,14 @@ serial_of(const ASN1_INTEGER *serial, uint64 *out)
 	return true;
 }
 
-/* one CRL: verify it and add its entries */
+/*
+ * One CRL: verify it and add its entries.  A CRL that parses but does not
+ * verify sets *unverified (its claimed issuer noted in info).
+ */
 static bool
 add_crl(MiRevokedBuild *b, const STACK_OF(X509) *cas, const char *label,
-		X509_CRL *crl, MiCrlReadInfo *info, char *err, size_t errlen)
+		X509_CRL *crl, MiCrlReadInfo *info, bool *unverified,
+		char *err, size_t errlen)
 {
 	STACK_OF(X509_REVOKED) *revoked;
 	char		issuer_dn[MI_REVOKED_NAME_MAX];
@@ -175,6 +179,14 @@ add_crl(MiRevokedBuild *b, const STACK_OF(X509) *cas, const char *label,
 		snprintf(err, errlen,
 				 "the CRL issued by \"%s\" is not signed by a CA certificate of ssl_ca_file with that subject",
 				 issuer_dn);
+		if (info->npending < MI_CRL_PENDING_MAX)
+		{
+			memcpy(info->pending_key[info->npending], key, MI_NAME_KEY_LEN);
+			strlcpy(info->pending_name[info->npending], issuer_dn,
+					MI_CRL_PENDING_NAME);
+			info->npending++;
+			*unverified = true;
+		}
 		return false;
 	}
 	if (!crl_number(crl, number, sizeof(number)))
@@ -294,12 +306,27 @@ mi_crl_read(MiRevokedBuild *b, const void *cas_arg, const char *data,
 	ERR_clear_error();
 	if (memmem(data, len, "-----BEGIN", 10) != NULL)
 	{
-		while (ok && (crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL)
+		/* an unverified CRL is noted and the next one read all the same */
+		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL)
 		{
-			ok = add_crl(b, cas, label, crl, info, err, errlen);
+			bool		unv = false;
+			char		e[512];
+
+			if (!add_crl(b, cas, label, crl, info, &unv, e, sizeof(e)))
+			{
+				if (ok)
+					strlcpy(err, e, errlen);
+				ok = false;
+				if (!unv)
+				{
+					info->other_failure = true;
+					X509_CRL_free(crl);
+					break;
+				}
+			}
 			X509_CRL_free(crl);
 		}
-		if (ok)
+		if (!info->other_failure)
 		{
 			unsigned long e = ERR_peek_last_error();
 
@@ -307,9 +334,11 @@ mi_crl_read(MiRevokedBuild *b, const void *cas_arg, const char *data,
 			if (!(ERR_GET_LIB(e) == ERR_LIB_PEM &&
 				  ERR_GET_REASON(e) == PEM_R_NO_START_LINE))
 			{
-				snprintf(err, errlen, "invalid PEM CRL: %s",
-						 ssl_reason("parse error"));
+				if (ok)
+					snprintf(err, errlen, "invalid PEM CRL: %s",
+							 ssl_reason("parse error"));
 				ok = false;
+				info->other_failure = true;
 			}
 		}
 	}
@@ -321,9 +350,16 @@ mi_crl_read(MiRevokedBuild *b, const void *cas_arg, const char *data,
 			snprintf(err, errlen, "not a PEM or DER CRL: %s",
 					 crl ? "trailing data" : ssl_reason("parse error"));
 			ok = false;
+			info->other_failure = true;
 		}
 		else
-			ok = add_crl(b, cas, label, crl, info, err, errlen);
+		{
+			bool		unv = false;
+
+			ok = add_crl(b, cas, label, crl, info, &unv, err, errlen);
+			if (!ok && !unv)
+				info->other_failure = true;
+		}
 		if (crl != NULL)
 			X509_CRL_free(crl);
 	}
@@ -331,6 +367,7 @@ mi_crl_read(MiRevokedBuild *b, const void *cas_arg, const char *data,
 	{
 		snprintf(err, errlen, "the file holds no CRL");
 		ok = false;
+		info->other_failure = true;
 	}
 	BIO_free(bio);
 	ERR_clear_error();

@@ -14,6 +14,9 @@
 
 #include "revoked_set.h"
 
+#define MI_CRL_PENDING_MAX	4
+#define MI_CRL_PENDING_NAME	128
+
 /* what one call read, for reports (revocation_sources) */
 typedef struct MiCrlReadInfo
 {
@@ -23,6 +26,17 @@ typedef struct MiCrlReadInfo
 	int64		this_update;	/* oldest thisUpdate, Unix seconds; 0 if none */
 	int64		next_update;	/* earliest nextUpdate, 0 if none */
 	int64		entries;		/* revoked serials listed (all CRLs) */
+
+	/*
+	 * On failure: when every problem was a CRL that parsed but did not
+	 * verify, other_failure is false and the issuers of those CRLs (as they
+	 * claim) are listed here; the caller may then refuse their certificates
+	 * until the CRLs verify (crl_files.c, first start).
+	 */
+	bool		other_failure;
+	int			npending;
+	unsigned char pending_key[MI_CRL_PENDING_MAX][MI_NAME_KEY_LEN];
+	char		pending_name[MI_CRL_PENDING_MAX][MI_CRL_PENDING_NAME];
 } MiCrlReadInfo;
 
 /*

@@ -7,14 +7,18 @@
  * whether a certificate is revoked.  Revocation sources (crl_files.c for
  * ssl_crl_file / ssl_crl_dir; fetched CRLs later) build a set of their own
  * in local memory (MiRevokedBuild) from verified CRLs and publish it with
- * mi_revoked_publish, which replaces only the issuers that source
- * published before.
+ * mi_revoked_publish, which replaces only that source's records: each
+ * (issuer, source) pair has its own record and entries (the entry's issuer
+ * field carries the source in its two low bits), so two sources with a
+ * CRL of one issuer stand side by side, and a certificate revoked by any
+ * of them is revoked.
  *
  * Issuers are keyed by mi_name_key (cert.h): a digest of the X.509 name in
  * OpenSSL's canonical form, so that two spellings X509_NAME_cmp holds equal
  * (case, string type, spacing) are one issuer, at load time and at lookup
- * alike.  An entry is the first 8 bytes of that key plus a 64-bit hash of
- * the serial; a hit is confirmed against the issuer's whole key.  A serial
+ * alike.  An entry is the first 62 bits of that key (plus the source) and
+ * a 64-bit hash of the serial; it is only looked for under an issuer
+ * record whose whole key matches.  A serial
  * hash collision could only make a good certificate look revoked (fail
  * closed).  Key identifiers are not part of the key: a serial revoked by
  * a CA is refused under every key of that CA's name (fail closed across a
@@ -22,8 +26,8 @@
  *
  * Freshness: a revocation once in force is lifted only by a newer valid
  * CRL of the same issuer.  Publication refuses an issuer whose CRL is older
- * than the one in force (lower cRLNumber when both have one, else earlier
- * thisUpdate), and the whole set, with CRL numbers and times, is kept in the
+ * than the one in force from the same source (lower cRLNumber when both
+ * have one, else earlier thisUpdate), and the whole set, with CRL numbers and times, is kept in the
  * revocation state file (revocation_state.c) across restarts.
  *
  * Until a set is in force (a publication, or a good state file, since
@@ -129,13 +133,25 @@ mi_revoked_serial_hash(const char *hex)
 	return hash_bytes_extended((const unsigned char *) buf, n, MI_SEED_SERIAL);
 }
 
+/*
+ * An entry's issuer field: the first 64 bits of the issuer key with the
+ * two low bits holding the source (builds use source 0 until published).
+ */
+#define SOURCE_BITS		UINT64CONST(3)
+
 static uint64
 key_prefix(const unsigned char *key)
 {
 	uint64		v;
 
 	memcpy(&v, key, sizeof(v));
-	return v;
+	return v & ~SOURCE_BITS;
+}
+
+static uint64
+tagged(const unsigned char *key, int source)
+{
+	return key_prefix(key) | (uint64) source;
 }
 
 static int
@@ -151,20 +167,14 @@ entry_cmp(const void *a, const void *b)
 	return 0;
 }
 
-static int
-u64_cmp(const void *a, const void *b)
-{
-	uint64		x = *(const uint64 *) a;
-	uint64		y = *(const uint64 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
+/* the record of this issuer from this source (-1: any source, the first) */
 static MiRevokedIssuer *
-find_issuer(MiRevokedIssuer *issuers, int n, const unsigned char *key)
+find_issuer(MiRevokedIssuer *issuers, int n, const unsigned char *key,
+			int source)
 {
 	for (int i = 0; i < n; i++)
-		if (memcmp(issuers[i].key, key, MI_NAME_KEY_LEN) == 0)
+		if (memcmp(issuers[i].key, key, MI_NAME_KEY_LEN) == 0 &&
+			(source < 0 || issuers[i].source == source))
 			return &issuers[i];
 	return NULL;
 }
@@ -184,7 +194,6 @@ mi_revoked_lookup(const MiCert *cert, const char **why)
 		*why = "the certificate's issuer could not be read";
 		return true;
 	}
-	key.issuer = key_prefix(cert->issuer_key);
 	key.serial = mi_revoked_serial_hash(cert->serial_hex);
 
 	lock(LW_SHARED);
@@ -193,11 +202,24 @@ mi_revoked_lookup(const MiCert *cert, const char **why)
 		revoked = true;
 		*why = "no revocation set is in force yet";
 	}
-	else if ((is = find_issuer(rset->issuers, rset->nissuers,
-							   cert->issuer_key)) != NULL)
-		revoked = is->all_revoked ||
-			bsearch(&key, rset->entries, rset->nentries,
-					sizeof(MiRevokedEntry), entry_cmp) != NULL;
+	else
+	{
+		/* revoked by any source that has a record of this issuer */
+		for (int i = 0; i < rset->nissuers && !revoked; i++)
+		{
+			is = &rset->issuers[i];
+			if (memcmp(is->key, cert->issuer_key, MI_NAME_KEY_LEN) != 0)
+				continue;
+			key.issuer = tagged(is->key, is->source);
+			if (is->pending)
+				*why = "no CRL of its issuer has verified yet";
+			revoked = is->all_revoked ||
+				bsearch(&key, rset->entries, rset->nentries,
+						sizeof(MiRevokedEntry), entry_cmp) != NULL;
+		}
+		if (!revoked)
+			*why = NULL;
+	}
 	unlock();
 	return revoked;
 }
@@ -265,7 +287,7 @@ MiRevokedIssuer *
 mi_revoked_build_issuer(MiRevokedBuild *b, const unsigned char *key,
 						const char *name)
 {
-	MiRevokedIssuer *is = find_issuer(b->issuers, b->nissuers, key);
+	MiRevokedIssuer *is = find_issuer(b->issuers, b->nissuers, key, -1);
 
 	if (is != NULL)
 		return is;
@@ -303,6 +325,33 @@ mi_revoked_build_all(MiRevokedBuild *b, MiRevokedIssuer *is)
 		if (b->entries[i].issuer != p)
 			b->entries[n++] = b->entries[i];
 	b->nentries = n;
+}
+
+bool
+mi_revoked_build_pending(MiRevokedBuild *b, const unsigned char *key,
+						 const char *name)
+{
+	MiRevokedIssuer *is = mi_revoked_build_issuer(b, key, name);
+
+	if (is == NULL)
+		return false;
+	mi_revoked_build_all(b, is);
+	is->pending = true;
+	return true;
+}
+
+bool
+mi_revoked_has_pending(void)
+{
+	bool		r = false;
+
+	if (rset == NULL)
+		return false;
+	lock(LW_SHARED);
+	for (int i = 0; i < rset->nissuers && !r; i++)
+		r = rset->issuers[i].pending;
+	unlock();
+	return r;
 }
 
 /* sort and remove duplicates */
@@ -359,7 +408,11 @@ mi_revoked_publish(MiRevocationSource source, MiRevokedBuild *b,
 
 	*bad_issuer = -1;
 
-	/* the build's issuers are sorted in and deduplicated first */
+	Assert((int) source >= 0 && (uint64) source <= SOURCE_BITS);
+
+	/* the build's entries are tagged with the source, sorted, deduplicated */
+	for (int i = 0; i < b->nentries; i++)
+		b->entries[i].issuer = (b->entries[i].issuer & ~SOURCE_BITS) | (uint64) source;
 	b->nentries = sort_unique(b->entries, b->nentries);
 	for (int i = 0; i < b->nissuers; i++)
 		b->issuers[i].source = source;
@@ -369,13 +422,17 @@ mi_revoked_publish(MiRevocationSource source, MiRevokedBuild *b,
 
 	lock(LW_EXCLUSIVE);
 
-	/* freshness, against every issuer in force whatever its source */
+	/*
+	 * Freshness, against this source's record of each issuer (another
+	 * source's record of the same issuer stays beside it: a certificate
+	 * revoked by any source is revoked).
+	 */
 	for (int i = 0; i < b->nissuers && ok; i++)
 	{
 		MiRevokedIssuer *old = find_issuer(rset->issuers, rset->nissuers,
-										   b->issuers[i].key);
+										   b->issuers[i].key, (int) source);
 
-		if (old != NULL && older(&b->issuers[i], old))
+		if (old != NULL && !old->pending && older(&b->issuers[i], old))
 		{
 			snprintf(err, errlen,
 					 "the CRL issued by \"%s\" (number %s, thisUpdate %lld) is older than the one in force (number %s, thisUpdate %lld)",
@@ -394,8 +451,7 @@ mi_revoked_publish(MiRevocationSource source, MiRevokedBuild *b,
 	{
 		MiRevokedIssuer *is = &rset->issuers[i];
 
-		if (is->source == (int32) source ||
-			find_issuer(b->issuers, b->nissuers, is->key) != NULL)
+		if (is->source == (int32) source)
 			continue;
 		issuers[nissuers++] = *is;
 	}
@@ -406,16 +462,10 @@ mi_revoked_publish(MiRevocationSource source, MiRevokedBuild *b,
 	}
 	if (ok)
 	{
-		/* entries of the issuers kept (sorted prefixes, binary search) */
-		uint64	   *kept = palloc(sizeof(uint64) * Max(nissuers, 1));
-
-		for (int k = 0; k < nissuers; k++)
-			kept[k] = key_prefix(issuers[k].key);
-		qsort(kept, nissuers, sizeof(uint64), u64_cmp);
+		/* other sources' entries stay */
 		for (int i = 0; i < rset->nentries; i++)
 		{
-			if (bsearch(&rset->entries[i].issuer, kept, nissuers,
-						sizeof(uint64), u64_cmp) == NULL)
+			if ((rset->entries[i].issuer & SOURCE_BITS) == (uint64) source)
 				continue;
 			if (nmerged >= MI_REVOKED_CAPACITY)
 			{
@@ -424,7 +474,6 @@ mi_revoked_publish(MiRevocationSource source, MiRevokedBuild *b,
 			}
 			merged[nmerged++] = rset->entries[i];
 		}
-		pfree(kept);
 		if (!ok || nmerged + b->nentries > MI_REVOKED_CAPACITY)
 		{
 			snprintf(err, errlen, "more than %d revoked certificates over all sources",
@@ -441,7 +490,7 @@ mi_revoked_publish(MiRevocationSource source, MiRevokedBuild *b,
 		/* entry counts: merged is sorted by issuer prefix */
 		for (int k = 0; k < nissuers; k++)
 		{
-			MiRevokedEntry lo = {key_prefix(issuers[k].key), 0};
+			MiRevokedEntry lo = {tagged(issuers[k].key, issuers[k].source), 0};
 			int			l = 0,
 						h = nmerged;
 

@@ -31,7 +31,8 @@ typedef enum MiRevocationSource
 
 typedef struct MiRevokedEntry
 {
-	uint64		issuer;			/* first 8 bytes of the issuer key */
+	uint64		issuer;			/* first 62 bits of the issuer key, source in
+								 * the 2 low bits */
 	uint64		serial;			/* hash of the serial (mi_revoked_serial_hash) */
 } MiRevokedEntry;
 
@@ -44,7 +45,9 @@ typedef struct MiRevokedIssuer
 	int64		this_update;	/* Unix seconds */
 	int64		next_update;	/* Unix seconds, 0 when absent */
 	int32		source;			/* MiRevocationSource */
-	bool		all_revoked;	/* its CRL did not fit: every certificate */
+	bool		all_revoked;	/* its CRL did not fit, or pending */
+	bool		pending;		/* no verified CRL yet (first start): every
+								 * certificate refused until one verifies */
 	int32		nentries;
 } MiRevokedIssuer;
 
@@ -89,12 +92,23 @@ extern bool mi_revoked_build_add(MiRevokedBuild *b, const MiRevokedIssuer *is,
 extern void mi_revoked_build_all(MiRevokedBuild *b, MiRevokedIssuer *is);
 
 /*
- * Replace every issuer the source published before by the build's issuers
- * (other sources' issuers are untouched) and mark the set in force.  Fails
- * (nothing changes, message in err) when an issuer's CRL is older than the
- * one in force for it (lower CRL number, or earlier thisUpdate; its index
- * in b->issuers is then set in *bad_issuer, else -1), or when the result
- * does not fit.
+ * An issuer whose CRL is configured but not verified yet, while no set is
+ * in force: every certificate it issued counts as revoked (pending) until
+ * a CRL of it verifies.  False when the build has no room.
+ */
+extern bool mi_revoked_build_pending(MiRevokedBuild *b, const unsigned char *key,
+									 const char *name);
+
+/* does the set in force hold a pending issuer? */
+extern bool mi_revoked_has_pending(void);
+
+/*
+ * Replace every record the source published before by the build's issuers
+ * (other sources' records, of the same issuers too, are untouched) and mark
+ * the set in force.  Fails (nothing changes, message in err) when an
+ * issuer's CRL is older than this source's record of it (lower CRL number,
+ * or earlier thisUpdate; its index in b->issuers is then set in
+ * *bad_issuer, else -1), or when the result does not fit.
  */
 extern bool mi_revoked_publish(MiRevocationSource source, MiRevokedBuild *b,
 							   int *bad_issuer, char *err, size_t errlen);

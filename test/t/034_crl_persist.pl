@@ -61,10 +61,15 @@ my $pgdata = $node->data_dir;
 my $state = "$pgdata/pg_mtls_ident/revocation.state";
 
 ok( $node->log_contains(
-		qr/WARNING:  mtls_ident: no revocation set is in force/),
-	'first start, intermediate CRL unverifiable: no set is in force, said so');
+		qr/WARNING:  mtls_ident: no verified CRL of "CN=mtls_ident test client CA,O=mtls_ident test" yet: every certificate it issued is refused until one verifies/),
+	'first start, intermediate CRL unverifiable: its issuer is pending, said so');
 $node->safe_psql('postgres', 'CREATE EXTENSION mtls_ident');
 bound_role($node, 'rv', 'rv');
+
+# a certificate of another CA, whose CRL verified, need not wait
+my $c_root2 = mint_cert(san => spiffe('rv'), ca => 'root2_ca');
+$node->connect_ok(client_connstr($node, $c_root2, user => 'rv'),
+	'meanwhile, a certificate of another CA (its CRL verified) logs in');
 
 sub check_reason
 {
@@ -76,7 +81,7 @@ sub check_reason
 }
 
 is(check_reason($c_keep), 'f|revoked',
-	'while no set is in force, check() counts every certificate as revoked');
+	'while its CRL has not verified, check() counts a certificate of the pending CA as revoked');
 
 my $off = -s $node->logfile;
 $node->connect_fails(
@@ -183,8 +188,8 @@ ok( $node->log_contains(
 		$off),
 	'a damaged state file is reported');
 ok(-f "$state.damaged", 'and kept aside for inspection');
-ok($node->log_contains(qr/no revocation set is in force/, $off),
-	'without it, the unverifiable CRL leaves no set in force');
+ok($node->log_contains(qr/no verified CRL of "CN=mtls_ident test client CA/, $off),
+	'without it, the unverifiable CRL leaves its issuer pending');
 $node->connect_fails(
 	client_connstr($node, $c_rev, user => 'rv'),
 	'with a damaged state file, the revoked certificate is refused at the first login',
@@ -195,4 +200,43 @@ ok($node->wait_for_log(qr/revocation state saved: 1 revoked certificates/, $off)
 	'a good load writes a new state file');
 
 $node->stop;
+
+# --- first start with a CRL file that does not parse ---------------------------------
+# Its issuer is unknown, so no set can be in force: every certificate is
+# refused (fail closed) until the file loads.
+my $dir2 = "$scratch/crl2.d";
+mkdir $dir2 or die "$dir2: $!";
+{
+	open my $fh, '>', "$dir2/broken.crl" or die "$dir2/broken.crl: $!";
+	print $fh "this is not a CRL\n";
+	close $fh or die "$dir2/broken.crl: $!";
+}
+my $node2 = new_node(
+	'crl_garbage_first',
+	crl     => $pg_crl,
+	crl_dir => $dir2,
+	conf    => "mtls_ident.enforce_interval = '1s'\n"
+	  . "mtls_ident.expiry_warning = 0\n");
+$node2->start;
+ok($node2->log_contains(qr/WARNING:  mtls_ident: no revocation set is in force/),
+	'first start with a CRL file that does not parse: no set in force, said so');
+$node2->safe_psql('postgres', 'CREATE EXTENSION mtls_ident');
+bound_role($node2, 'rv', 'rv');
+$node2->connect_fails(
+	client_connstr($node2, $c_root2, user => 'rv'),
+	'no set in force: a certificate is refused, closed',
+	expected_stderr => qr/certificate authentication failed for user "rv"/,
+	log_like        => [
+		qr/treated as revoked: no revocation set is in force yet/,
+		qr/outcome=reject reason=revoked role="rv"/
+	]);
+$off = -s $node2->logfile;
+unlink "$dir2/broken.crl" or die "unlink: $!";
+# (what is left: the CRLs of ssl_crl_file, of which the client CA's waits
+# for that CA, pending, and the roots' verify)
+$node2->wait_for_log(qr/no verified CRL of "CN=mtls_ident test client CA/, $off);
+$node2->connect_ok(client_connstr($node2, $c_root2, user => 'rv'),
+	'once the broken file is gone, the certificate logs in');
+$node2->stop;
+
 done_testing();
