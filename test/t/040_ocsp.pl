@@ -123,6 +123,8 @@ cert_accepted($node, $c{good}, 'oc', $id, 'hard: a good answer from the AIA resp
 is($r->requests, 1, 'one query was sent');
 cert_accepted($node, $c{good}, 'oc', $id, "hard: again ($_), from the cache") for 1 .. 3;
 is($r->requests, 1, 'the cached answer serves later logins: still one query');
+like(ocsp_row($r->url), qr/^1\|0\|\|1$/,
+	'revocation_sources: one query, no failure, no error, one cached answer');
 
 my $off = -s $node->logfile;
 cert_refused($node, $c{rev}, 'oc', 'revoked', 'hard: a revoked answer refuses (reason revoked)');
@@ -314,6 +316,13 @@ my $rows = $node->safe_psql('postgres',
 	"SELECT source, location, issuer IS NOT NULL, queries > 0, last_attempt IS NOT NULL "
 	  . "FROM mtls_ident.revocation_sources WHERE location = " . ql($r->url));
 like($rows, qr/^ocsp\|\Q${\$r->url}\E\|t\|t\|t$/, 'the responder has its row in revocation_sources');
+
+# refusals are counted in stats under their reasons
+my $stats = $node->safe_psql('postgres',
+	"SELECT string_agg(reason || '=' || (count > 0), ',' ORDER BY reason) FROM mtls_ident.stats "
+	  . "WHERE outcome = 'reject' AND reason IN ('revoked', 'ocsp_unknown', 'ocsp_unavailable')");
+is($stats, 'ocsp_unavailable=t,ocsp_unknown=t,revoked=t',
+	'stats counts the revoked, ocsp_unknown and ocsp_unavailable refusals');
 
 $r->stop;
 $node->stop;
