@@ -49,6 +49,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
@@ -64,7 +65,7 @@ int			mi_crl_fetch_interval_s = 3600;
 #define MI_FETCH_LOCATIONS	64
 #define MI_FETCH_URL_MAX	512
 #define MI_FETCH_MAX_BYTES	(8 * 1024 * 1024)
-#define MI_FETCH_TIMEOUT_MS 10000
+#define MI_FETCH_TIMEOUT_MS 5000
 #define MI_FETCH_RETRY_S	30
 #define MI_FETCH_PER_WAKE	4
 
@@ -386,12 +387,15 @@ republish_kept(void)
 void
 mi_crl_fetch_refresh(void)
 {
+	TimestampTz wake;
+
 	if (fetch == NULL || !mi_crl_fetch)
 		return;
 	if (good == NULL)
 		load_kept();
 	if (republish_pending)
 		republish_kept();
+	wake = GetCurrentTimestamp();
 
 	for (int round = 0; round < MI_FETCH_PER_WAKE; round++)
 	{
@@ -405,6 +409,9 @@ mi_crl_fetch_refresh(void)
 		MiCrlReadInfo info;
 		bool		ok = false;
 
+		/* the sweep waits meanwhile: no new download after a second */
+		if (round > 0 && TimestampDifferenceExceeds(wake, GetCurrentTimestamp(), 1000))
+			break;
 		memset(&info, 0, sizeof(info));
 		err[0] = '\0';
 		LWLockAcquire(fetch_lock, LW_SHARED);

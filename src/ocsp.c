@@ -803,6 +803,7 @@ mi_ocsp_refresh_live(void)
 	MiSessionInfo *info;
 	int64		now = now_s();
 	int			done = 0;
+	TimestampTz wake;
 
 	if (ocsp == NULL || mi_ocsp_mode == MI_OCSP_OFF)
 		return;
@@ -825,8 +826,10 @@ mi_ocsp_refresh_live(void)
 	}
 	pfree(info);
 
-	/* ask again for those about to run out */
-	while (done < MI_OCSP_REFRESH_MAX)
+	/* ask again for those about to run out (the sweep waits meanwhile) */
+	wake = GetCurrentTimestamp();
+	while (done < MI_OCSP_REFRESH_MAX &&
+		   !(done > 0 && TimestampDifferenceExceeds(wake, GetCurrentTimestamp(), 1000)))
 	{
 		int			pick = -1;
 		char		url[MI_OCSP_URL_MAX];
