@@ -321,7 +321,7 @@ like($rows, qr/^ocsp\|\Q${\$r->url}\E\|t\|t\|t$/, 'the responder has its row in 
 my $stats = $node->safe_psql('postgres',
 	"SELECT string_agg(reason || '=' || (count > 0), ',' ORDER BY reason) FROM mtls_ident.stats "
 	  . "WHERE outcome = 'reject' AND reason IN ('revoked', 'ocsp_unknown', 'ocsp_unavailable')");
-is($stats, 'ocsp_unavailable=t,ocsp_unknown=t,revoked=t',
+is($stats, 'ocsp_unavailable=true,ocsp_unknown=true,revoked=true',
 	'stats counts the revoked, ocsp_unknown and ocsp_unavailable refusals');
 
 $r->stop;
