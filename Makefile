@@ -36,7 +36,10 @@ OBJS = \
 	src/revocation_state.o \
 	src/sql_revocation.o \
 	src/enforcer.o \
-	src/expiry.o
+	src/expiry.o \
+	src/http.o \
+	src/ocsp.o \
+	src/crl_fetch.o
 
 EXTENSION = mtls_ident
 DATA = sql/mtls_ident--1.0.sql sql/mtls_ident--1.0--1.1.sql

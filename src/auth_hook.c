@@ -58,6 +58,8 @@
 #include "bindings.h"
 #include "compat.h"
 #include "crl.h"
+#include "crl_fetch.h"
+#include "ocsp.h"
 #include "enforcer.h"
 #include "mtls_ident.h"
 #include "sessions.h"
@@ -645,6 +647,20 @@ decide_login(Port *port, Oid roleid, MiCert *cert, const char *unreadable,
 	in.regex_arg = NULL;
 
 	mi_decide(&in, &d);
+
+	/*
+	 * Revocation sources of SPEC section 8 (ocsp.c, crl_fetch.c): OCSP is
+	 * the last of rule 3's checks, asked only for a certificate that passed
+	 * all the others (a binding matched, so mtls_ident governs the login).
+	 */
+	if (cert != NULL)
+	{
+		mi_crl_fetch_note(port->peer);
+		if (d.governed && d.reason == MI_REASON_OK && d.matched_rule != NULL)
+			d.reason = mi_ocsp_login_check(port->peer,
+										   SSL_get0_verified_chain(port->ssl),
+										   cert);
+	}
 
 	if (d.governed)
 		report_decision(port, cert, &d, NULL, client_addr);

@@ -65,6 +65,8 @@
 #include "auth_hook.h"
 #include "bindings.h"
 #include "crl.h"
+#include "crl_fetch.h"
+#include "ocsp.h"
 #include "decision.h"
 #include "enforcer.h"
 #include "mtls_ident.h"
@@ -231,7 +233,7 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 	in.exempt_local = mi_exempt_local;
 	in.require_client_auth_eku = mi_require_client_auth_eku;
 	in.max_lifetime = mi_max_certificate_lifetime_s;
-	in.revoked = mi_crl_is_revoked(&info->cert);
+	in.revoked = mi_crl_is_revoked(&info->cert) || mi_ocsp_is_revoked(&info->cert);
 	in.now = now;
 	in.regex_fn = mi_pg_regex;
 	in.regex_arg = NULL;
@@ -574,6 +576,7 @@ mi_enforcer_main(Datum arg)
 
 		MemoryContextSwitchTo(sweep_cxt);
 		mi_crl_refresh();
+		mi_revocation_sources_refresh();	/* fetched CRLs, OCSP (SPEC 8) */
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(sweep_cxt);
 

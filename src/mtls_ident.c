@@ -20,6 +20,9 @@
 #include "utils/guc.h"
 
 #include "bindings.h"
+#include "crl_fetch.h"
+#include "http.h"
+#include "ocsp.h"
 #include "enforcer.h"
 #include "mtls_ident.h"
 #include "shmem.h"
@@ -43,7 +46,28 @@ static const struct config_enum_entry mode_options[] = {
 	{NULL, 0, false}
 };
 
+static const struct config_enum_entry ocsp_options[] = {
+	{"off", MI_OCSP_OFF, false},
+	{"soft", MI_OCSP_SOFT, false},
+	{"hard", MI_OCSP_HARD, false},
+	{NULL, 0, false}
+};
+
 void		_PG_init(void);
+
+/* mtls_ident.ocsp_responder: empty, or an http:// URL (SPEC section 8) */
+static bool
+check_ocsp_responder(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (strlen(*newval) >= 512 || !mi_http_url_ok(*newval))
+	{
+		GUC_check_errdetail("The responder URL must be an http:// URL (no https, no user name), shorter than 512 bytes.");
+		return false;
+	}
+	return true;
+}
 
 static void
 define_settings(void)
@@ -105,6 +129,37 @@ define_settings(void)
 							"Lets logins to roles with large labels skip the TOAST table; 0 disables it.",
 							&mi_label_cache_size_kb, 8192, 0, 1024 * 1024,
 							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
+
+	/* revocation sources: OCSP and fetched CRLs (ocsp.c, crl_fetch.c) */
+	DefineCustomEnumVariable("mtls_ident.ocsp",
+							 "Whether logins ask the certificate's OCSP responder.",
+							 "soft refuses only a valid revoked answer; hard admits only a valid good answer.",
+							 &mi_ocsp_mode, MI_OCSP_OFF, ocsp_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("mtls_ident.ocsp_responder",
+							   "OCSP responder URL used for every certificate.",
+							   "Empty: the certificate's Authority Information Access OCSP URL (http:// only).",
+							   &mi_ocsp_responder, "",
+							   PGC_SIGHUP, 0, check_ocsp_responder, NULL, NULL);
+
+	DefineCustomIntVariable("mtls_ident.ocsp_timeout",
+							"Longest time a login waits for an OCSP answer.",
+							NULL,
+							&mi_ocsp_timeout_ms, 2000, 100, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("mtls_ident.crl_fetch",
+							 "Fetches CRLs from the http:// distribution points of client certificates.",
+							 NULL,
+							 &mi_crl_fetch, false,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("mtls_ident.crl_fetch_interval",
+							"Longest time between two fetches of one CRL.",
+							"Sooner when the CRL's nextUpdate is sooner.",
+							&mi_crl_fetch_interval_s, 3600, 1, 7 * 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("mtls_ident");
 }

@@ -30,7 +30,9 @@
 
 #include "auth_log.h"
 #include "crl.h"
+#include "crl_fetch.h"
 #include "enforcer.h"
+#include "ocsp.h"
 #include "label_cache.h"
 #include "sessions.h"
 #include "shmem.h"
@@ -70,6 +72,8 @@ static const MiShmemModule modules[] = {
 	{"label_cache", mi_label_cache_shmem_size, mi_label_cache_shmem_request, mi_label_cache_shmem_init},
 	{"crl", mi_crl_shmem_size, crl_shmem_request, crl_shmem_init},
 	{"enforcer", mi_enforcer_shmem_size, NULL, mi_enforcer_shmem_init},
+	{"ocsp", mi_ocsp_shmem_size, mi_ocsp_shmem_request, mi_ocsp_shmem_init},
+	{"crl_fetch", mi_crl_fetch_shmem_size, mi_crl_fetch_shmem_request, mi_crl_fetch_shmem_init},
 };
 
 LWLock *

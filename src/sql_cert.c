@@ -31,6 +31,7 @@
 #include "bindings.h"
 #include "cert.h"
 #include "crl.h"
+#include "ocsp.h"
 #include "decision.h"
 #include "mtls_ident.h"
 #include "sql_cert.h"
@@ -142,7 +143,7 @@ mtls_ident_check(PG_FUNCTION_ARGS)
 	in.exempt_local = mi_exempt_local;
 	in.require_client_auth_eku = mi_require_client_auth_eku;
 	in.max_lifetime = mi_max_certificate_lifetime_s;
-	in.revoked = mi_crl_is_revoked(&cert);
+	in.revoked = mi_crl_is_revoked(&cert) || mi_ocsp_is_revoked(&cert);
 	in.now = (int64_t) time(NULL);
 	in.regex_fn = mi_pg_regex;
 

@@ -25,7 +25,9 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "crl_fetch.h"
 #include "crl_files.h"
+#include "ocsp.h"
 #include "revocation_report.h"
 
 PG_FUNCTION_INFO_V1(mtls_ident_revocation_sources);
@@ -69,6 +71,8 @@ static void
 report_all(MiRevocationEmit emit, void *arg)
 {
 	mi_crl_files_report(emit, arg);
+	mi_crl_fetch_report(emit, arg);	/* fetched CRLs */
+	mi_ocsp_report(emit, arg);	/* OCSP responders */
 }
 
 Datum

@@ -37,6 +37,11 @@
 #   mi_big       hostssl ... trust clientcert=verify-ca  1000 bindings on the role
 #                                                      (matching one last), 20000 other
 #                                                      roles bound
+#   mi_ocsp_soft hostssl ... trust clientcert=verify-ca  one binding, mtls_ident.ocsp = soft
+#                                                      with a warm answer cache (a second
+#                                                      cluster: the setting is server-wide;
+#                                                      a loopback responder answers the one
+#                                                      query, valid for a day)
 #
 # Each configuration is measured with "pgbench -C" (a new TLS connection
 # with a client certificate for every transaction "SELECT 1"), so pgbench's
@@ -128,7 +133,8 @@ cleanup() {
 		kill "$(cat "$work/hold.pid" 2>/dev/null)" 2>/dev/null
 		wait "$holder_pid" 2>/dev/null
 	fi
-	for d in "$work/data" "$work/ref"; do
+	[ -f "$work/ocsp_responder.pid" ] && kill "$(cat "$work/ocsp_responder.pid")" 2>/dev/null
+	for d in "$work/data" "$work/ref" "$work/ocsp"; do
 		[ -f "$d/postmaster.pid" ] && as_runas pg_ctl -D "$d" -m immediate stop >/dev/null 2>&1
 	done
 	if [ $keep -eq 1 ]; then
@@ -202,6 +208,7 @@ sign native_cert "/CN=native_cert" ca "$leaf"
 sign ident_map "/CN=svc-$(printf %04d $(($2 - 1)))-ident_map" ca "$leaf"
 sign mi_one "/" ca "$leaf" "subjectAltName=URI:spiffe://bench.example/ns/prod/sa/mi_one"
 sign mi_big "/" ca "$leaf" "subjectAltName=URI:spiffe://bench.example/ns/prod/sa/mi_big,DNS:mi-big.bench.example"
+sign mi_ocsp_soft "/" ca "$leaf" "subjectAltName=URI:spiffe://bench.example/ns/prod/sa/mi_ocsp_soft"
 rm -f ./*.csr ./*.ext
 chmod 600 ./*.key
 ' _ "$work" "$IDENT_LINES"
@@ -280,6 +287,36 @@ if [ $do_reference -eq 1 ]; then
 	cluster "$work/ref" "$ref_port" ""
 fi
 
+# mi_ocsp_soft: an OCSP responder on 127.0.0.1 (openssl ocsp makes each
+# answer; `openssl ocsp -port` would listen on every interface) and a
+# second mtls_ident cluster with mtls_ident.ocsp = soft
+ocsp_port=$(free_port)
+rport=$(free_port)
+printf 'V\t301001010000Z\t\t%s\tunknown\t/CN=x\n' \
+	"$(openssl x509 -in "$work/pki/mi_ocsp_soft.leaf.crt" -noout -serial | cut -d= -f2)" >"$work/ocsp_index.txt"
+cat >"$work/ocsp_responder.pl" <<'PERL'
+use strict; use IO::Socket::INET;
+my ($port, $dir) = @ARGV;
+my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port, Listen => 16, ReuseAddr => 1) or die "listen: $!";
+while (my $c = $l->accept) {
+	binmode $c; my $h = '';
+	while ($h !~ /\r\n\r\n/) { sysread($c, my $b, 4096) or last; $h .= $b; }
+	my ($head, $body) = split /\r\n\r\n/, $h, 2; my ($len) = $head =~ /Content-Length:\s*(\d+)/i;
+	while (length($body) < ($len // 0)) { sysread($c, my $b, $len - length($body)) or last; $body .= $b; }
+	open my $f, '>', "$dir/ocsp_req.der"; binmode $f; print $f $body; close $f;
+	system("openssl ocsp -index $dir/ocsp_index.txt -rsigner $dir/pki/ca.crt -rkey $dir/pki/ca.key -CA $dir/pki/ca.crt -reqin $dir/ocsp_req.der -respout $dir/ocsp_resp.der -ndays 1 >/dev/null 2>&1");
+	open $f, '<', "$dir/ocsp_resp.der"; binmode $f; local $/; my $r = <$f> // ''; close $f;
+	open my $n, '>>', "$dir/ocsp_requests.log"; print $n "1\n"; close $n;
+	print $c "HTTP/1.0 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: " . length($r) . "\r\n\r\n$r"; close $c;
+}
+PERL
+[ "$(id -u)" -eq 0 ] && chown "$RUNAS" "$work/ocsp_index.txt" "$work/ocsp_responder.pl"
+as_runas perl "$work/ocsp_responder.pl" "$rport" "$work" &
+echo $! >"$work/ocsp_responder.pid"
+cluster "$work/ocsp" "$ocsp_port" mtls_ident
+as_runas sh -c "printf '%s\n' \"mtls_ident.ocsp = soft\" \"mtls_ident.ocsp_responder = 'http://127.0.0.1:$rport/'\" >>'$work/ocsp/postgresql.conf'; echo 'hostssl all mi_ocsp_soft 127.0.0.1/32 trust clientcert=verify-ca' >>'$work/ocsp/pg_hba.conf'"
+as_runas pg_ctl -D "$work/ocsp" reload >/dev/null 2>&1 || die "reload of the ocsp cluster failed"
+
 # sql PORT ARGS...: superuser over the Unix socket
 sql() {
 	local p=$1
@@ -356,6 +393,9 @@ if [ $do_reference -eq 1 ]; then
 	sql "$ref_port" -c "CREATE ROLE native_cert LOGIN" || die "reference setup failed"
 fi
 
+sql "$ocsp_port" -c "CREATE EXTENSION mtls_ident; CREATE ROLE mi_ocsp_soft LOGIN; SELECT mtls_ident.bind('mi_ocsp_soft', 'uri:spiffe://bench.example/ns/prod/sa/mi_ocsp_soft')" >/dev/null ||
+	die "ocsp cluster setup failed"
+
 say "checking that every configuration logs in the way it should"
 # configurations that cannot log in are reported and left out of the rounds
 broken=
@@ -380,6 +420,8 @@ check mi_one "$port" 'SELECT mtls_ident.session_identity()' \
 	"uri:spiffe://bench.example/ns/prod/sa/mi_one" "mi_one through its binding"
 check mi_big "$port" 'SELECT mtls_ident.session_identity()' \
 	"uri:spiffe://bench.example/ns/prod/sa/mi_big" "mi_big through the last of its $BIG_BINDINGS bindings"
+check mi_ocsp_soft "$ocsp_port" 'SELECT mtls_ident.session_identity()' \
+	"uri:spiffe://bench.example/ns/prod/sa/mi_ocsp_soft" "mi_ocsp_soft through its binding and a good OCSP answer"
 # shellcheck disable=SC2046
 if as_runas env $(tls_env mi_one) PGPORT="$port" PGUSER=mi_one PGSSLCERT="$work/pki/native_cert.crt" \
 	PGSSLKEY="$work/pki/native_cert.key" psql -X -At -c 'SELECT 1' >/dev/null 2>&1; then
@@ -408,7 +450,7 @@ bench() {
 }
 
 configs=
-for c in native_cert ident_map mi_one mi_big; do
+for c in native_cert ident_map mi_one mi_big mi_ocsp_soft; do
 	case " $broken " in *" $c "*) ;; *) configs="$configs $c" ;; esac
 done
 [ $do_reference -eq 1 ] && configs="$configs noext_native"
@@ -417,6 +459,7 @@ configs=${configs# }
 run() {
 	case $1 in
 		noext_native) bench "$ref_port" native_cert "$2" "$3" ;;
+		mi_ocsp_soft) bench "$ocsp_port" mi_ocsp_soft "$2" "$3" ;;
 		*) bench "$port" "$1" "$2" "$3" ;;
 	esac
 }
@@ -474,12 +517,12 @@ END {
 		nb = split(broken, bk, " ")
 		for (y = 1; y <= nb; y++) {
 			printf "| %-12s | %8s | %8s | %8s | %14s | %16s | %-28s |\n", bk[y], "-", "-", "-", "-", "-", "MISS (cannot log in)"
-			if (bk[y] == "mi_one" || bk[y] == "mi_big") miss++
+			if (bk[y] == "mi_one" || bk[y] == "mi_big" || bk[y] == "mi_ocsp_soft") miss++
 		}
 		for (y = 1; y <= nc; y++) {
 			f = cf[y]; ratio = med[f] / med["native_cert"]; t = ""
-			if (f == "mi_one" || f == "mi_big") {
-				th = f == "mi_one" ? one : big
+			if (f == "mi_one" || f == "mi_big" || f == "mi_ocsp_soft") {
+				th = f == "mi_big" ? big : one
 				ok = ratio >= th && med[f] > med["ident_map"]
 				t = sprintf("%s (>= %.2f, > ident_map)", ok ? "PASS" : "MISS", th)
 				if (ok) pass++; else miss++
@@ -697,6 +740,7 @@ echo "machine:    $(nproc) CPUs, $cpu, $(free -g | awk '/^Mem:/ { print $2 }') G
 echo "software:   $(sql "$port" -At -c 'SELECT version()' | cut -d, -f1), $(openssl version | cut -d' ' -f1-2), mtls_ident $rev"
 echo "command:    bash test/bench/login_bench.sh --rounds $rounds --seconds $seconds --clients \"$clients\" --sessions $nsessions"
 echo "setup:      pg_ident.conf $IDENT_LINES regex lines; mi_big $BIG_BINDINGS bindings; $OTHER_ROLES other bound roles"
+echo "mi_ocsp_soft: $(wc -l <"$work/ocsp_requests.log" 2>/dev/null || echo 0) OCSP queries over the whole run (the cache answers every other login)"
 cat "$report"
 [ -f "$work/broken.txt" ] && { echo; echo "| config | failure |"; echo "|---|---|"; cat "$work/broken.txt"; }
 [ $do_enforcer -eq 1 ] && cat "$work/enforcer.txt" "$work/view.txt"

@@ -5,7 +5,7 @@
 PGVER=15
 PGBIN=/usr/lib/postgresql/$PGVER/bin
 PG_CONFIG=$PGBIN/pg_config
-PACKAGES="postgresql-$PGVER postgresql-server-dev-$PGVER libssl-dev libkrb5-dev libipc-run-perl make gcc openssl perl"
+PACKAGES="postgresql-$PGVER postgresql-server-dev-$PGVER libssl-dev libkrb5-dev libipc-run-perl make gcc openssl perl python3"
 # monitoring and client tests (070_exporter.pl: Debian's exporter, curl;
 # 071_clients.pl: node and npm for node-postgres, pgjdbc and a JDK).
 # NodeSource's nodejs bundles npm and conflicts with Debian's npm package:

@@ -7,7 +7,7 @@
 #                [--start YYYYMMDDHHMMSSZ | --start-offset SECONDS]
 #                [--end YYYYMMDDHHMMSSZ | --end-offset SECONDS]
 #                [--ca CA] [--serial HEX] [--eku EKU] [--key KEYFILE]
-#                [--tmp DIR]
+#                [--tmp DIR] [--ext LINE]...
 #
 #   --san           OpenSSL syntax, e.g. 'URI:spiffe://example.org/ns/prod/sa/x',
 #                   'DNS:db.example.com', 'email:a@b', 'IP:10.0.0.1';
@@ -25,6 +25,10 @@
 #                   the extension)
 #   --key           reuse this private key instead of making a new one
 #   --tmp           scratch directory parent (default: $TMPDIR or /tmp)
+#   --ext           one more extension line in OpenSSL config syntax, e.g.
+#                   'authorityInfoAccess = OCSP;URI:http://127.0.0.1:8080/'
+#                   or 'crlDistributionPoints = URI:http://127.0.0.1:8081/ca.crl';
+#                   repeatable
 #
 # Output: DIR/NAME.crt (leaf, then the issuer unless it is a root),
 # DIR/NAME.leaf.crt (leaf only) and DIR/NAME.key (mode 0600).
@@ -32,8 +36,8 @@
 set -eu
 
 out= name= sans= subj=/ start= end= start_off=0 end_off=86400
-ca=client_ca serial= eku=clientAuth key= tmp=${TMPDIR:-/tmp}
-usage() { sed -n 's/^# \{0,1\}//; 5,27p' "$0" >&2; exit 2; }
+ca=client_ca serial= eku=clientAuth key= tmp=${TMPDIR:-/tmp} exts=
+usage() { sed -n 's/^# \{0,1\}//; 5,31p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || usage
 	case $1 in
@@ -51,6 +55,8 @@ while [ $# -gt 0 ]; do
 		--eku) eku=$2 ;;
 		--key) key=$2 ;;
 		--tmp) tmp=$2 ;;
+		--ext) exts="$exts$2
+" ;;
 		*) usage ;;
 	esac
 	shift 2
@@ -81,6 +87,7 @@ pki_resolve_ca "$ca"
 	echo "subjectKeyIdentifier = hash"
 	echo "authorityKeyIdentifier = keyid"
 	[ -z "$sans" ] || echo "subjectAltName = $sans"
+	[ -z "$exts" ] || printf '%s' "$exts"
 } >"$PKI_TMP/ext.cnf"
 
 mkdir -p "$out"

@@ -371,7 +371,8 @@ Arguments (all optional): name, san (a string or an array ref, OpenSSL
 syntax such as 'URI:spiffe://example.org/ns/prod/sa/x'), cn, subj, start,
 start_offset, end, end_offset (seconds from now; default 86400), ca (default
 client_ca), serial, eku ('none' to omit), key (reuse a key file), out (a
-directory instead of the scratch directory).
+directory instead of the scratch directory), ext (an extension line or an
+array ref of them, OpenSSL config syntax: AIA, CRL distribution points).
 
 =cut
 
@@ -387,6 +388,8 @@ sub mint_cert
 	{
 		push @cmd, '--san', $_ for (ref $san ? @$san : ($san));
 	}
+	my $ext = delete $args{ext};
+	push @cmd, '--ext', $_ for (ref $ext ? @$ext : defined $ext ? ($ext) : ());
 	my %flag = (
 		cn           => '--cn',
 		subj         => '--subj',
