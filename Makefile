@@ -8,8 +8,11 @@
 MODULE_big = mtls_ident
 OBJS = \
 	src/mtls_ident.o \
+	src/settings.o \
+	src/format.o \
 	src/cert.o \
 	src/pattern.o \
+	src/pattern_int.o \
 	src/match_uri.o \
 	src/match_dns.o \
 	src/match_email.o \

@@ -46,6 +46,7 @@
 #include "libpq/hba.h"
 #include "common/ip.h"
 #include "libpq/libpq-be.h"
+#include "format.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "utils/acl.h"
@@ -61,20 +62,15 @@
 #include "crl_fetch.h"
 #include "ocsp.h"
 #include "enforcer.h"
-#include "mtls_ident.h"
+#include "expiry.h"
+#include "settings.h"
 #include "sessions.h"
-
-MiCert	   *mi_session_cert = NULL;
-char	   *mi_session_identity = NULL;
 
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 
 /* pending expiry warning, sent after authentication */
 static bool expiry_warning_pending = false;
 static int64_t expiry_warning_not_after = 0;
-
-/* how many SANs the log line lists before "... and N more" */
-#define MI_LOG_MAX_SANS 16
 
 bool
 mi_read_peer_certificate(Port *port, MiCert *out, char *err, size_t errlen)
@@ -85,64 +81,8 @@ mi_read_peer_certificate(Port *port, MiCert *out, char *err, size_t errlen)
 	return mi_cert_from_x509(port->peer, chain, out, err, errlen);
 }
 
-/*
- * A client-chosen name (role, database) for the log line: quotes,
- * backslashes and control bytes escaped, so that it cannot forge the
- * fields that follow it.
- */
-char *
-mi_log_quote(const char *s)
-{
-	StringInfoData b;
 
-	initStringInfo(&b);
-	for (; s != NULL && *s; s++)
-	{
-		unsigned char c = (unsigned char) *s;
 
-		if (c == '"' || c == '\\')
-			appendStringInfo(&b, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			appendStringInfo(&b, "\\x%02x", c);
-		else
-			appendStringInfoChar(&b, (char) c);
-	}
-	return b.data;
-}
-
-void
-mi_describe_cert(StringInfo buf, const MiCert *cert)
-{
-	appendStringInfo(buf, "subject=\"%s\" issuer=\"%s\" serial=%s fingerprint=%s sans=[",
-					 cert->subject_dn, cert->issuer_dn, cert->serial_hex,
-					 cert->fingerprint);
-	for (int i = 0; i < cert->nsans && i < MI_LOG_MAX_SANS; i++)
-	{
-		char	   *s = mi_san_typed(&cert->sans[i]);
-
-		appendStringInfo(buf, "%s%s%s", i > 0 ? ", " : "", s,
-						 mi_san_wellformed(&cert->sans[i]) ? "" : " (rejected as malformed)");
-		pfree(s);
-	}
-	if (cert->nsans > MI_LOG_MAX_SANS)
-		appendStringInfo(buf, ", ... %d more", cert->nsans - MI_LOG_MAX_SANS);
-	if (cert->sans_truncated)
-		appendStringInfoString(buf, ", ... (cut)");
-	appendStringInfoChar(buf, ']');
-}
-
-char *
-mi_format_unix_time(int64_t t)
-{
-	time_t		tt = (time_t) t;
-	struct tm	tm;
-	char		buf[64];
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, sizeof(buf), "%lld", (long long) t);
-	return pstrdup(buf);
-}
 
 static void
 send_expiry_warning(XactEvent event, void *arg)

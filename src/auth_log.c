@@ -25,6 +25,7 @@
 
 #include "catalog/pg_authid.h"
 #include "fmgr.h"
+#include "format.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
@@ -38,9 +39,8 @@
 #include "auth_log.h"
 #include "bindings.h"
 #include "cert_serial.h"
-#include "mtls_ident.h"
+#include "settings.h"
 #include "sessions.h"
-#include "sql_cert.h"
 
 typedef struct MiEvent
 {

@@ -23,6 +23,8 @@
 #include "access/detoast.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "issuer_pin.h"
+#include "san_index.h"
 #include "access/table.h"
 #include "catalog/pg_shseclabel.h"
 #include "utils/fmgroids.h"
@@ -34,6 +36,7 @@
 #include "catalog/pg_collation.h"
 #include "commands/seclabel.h"
 #include "mb/pg_wchar.h"
+#include "format.h"
 #include "miscadmin.h"
 #include "regex/regex.h"
 #include "utils/builtins.h"
@@ -42,27 +45,10 @@
 
 #include "bindings.h"
 #include "label_cache.h"
-#include "mtls_ident.h"
+#include "settings.h"
 
-/* seconds from 1970-01-01 to 2000-01-01 */
-#define MI_EPOCH_DIFF_S INT64CONST(946684800)
-#define MI_USECS_PER_S INT64CONST(1000000)
 
-int64_t
-mi_timestamptz_to_unix_ceil(int64_t ts)
-{
-	int64_t		s = ts / MI_USECS_PER_S;
 
-	if (ts % MI_USECS_PER_S > 0)
-		s++;
-	return s + MI_EPOCH_DIFF_S;
-}
-
-int64_t
-mi_unix_to_timestamptz(int64_t t)
-{
-	return (t - MI_EPOCH_DIFF_S) * MI_USECS_PER_S;
-}
 
 /*
  * What PostgreSQL's regex compiler reports about an expression that the

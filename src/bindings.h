@@ -63,10 +63,4 @@ extern char *mi_normalize_issuer(const char *issuer);
 extern int	mi_pg_regex(const char *regex, const char *value, size_t vlen,
 						void *arg, char *err, size_t errlen);
 
-/* TimestampTz (microseconds since 2000) to Unix seconds, rounded up */
-extern int64_t mi_timestamptz_to_unix_ceil(int64_t ts);
-
-/* Unix seconds to TimestampTz */
-extern int64_t mi_unix_to_timestamptz(int64_t t);
-
 #endif							/* MI_BINDINGS_H */

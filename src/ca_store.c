@@ -14,9 +14,8 @@
  * (revocation_state.c), so that after a restart or a crash restart the CRL
  * of such an intermediate verifies before its next client logs in.
  *
- * Locking: ca_store_lock() (today the tranche lock MI_LWLOCK_CRL, shared
- * with revoked_set.c and crl_files.c; none of these modules calls another
- * while holding it).  Readers take it shared; a login that learns a new
+ * Locking: ca_store_lock(), the single lock of the tranche "mtls_ident ca store"
+ * (never held while calling another module).  Readers take it shared; a login that learns a new
  * certificate takes it exclusive for one copy.  Import runs in the
  * postmaster before any other process exists.
  *
@@ -37,7 +36,6 @@
 #include "utils/guc.h"
 
 #include "ca_store.h"
-#include "shmem.h"
 
 typedef struct MiCaSlot
 {
@@ -56,10 +54,15 @@ typedef struct MiCaStore
 static MiCaStore *ca_store = NULL;
 
 /* the one place that names this module's lock */
+#define MI_TRANCHE_NAME "mtls_ident ca store"
+
+static LWLock *ca_store_lock_ptr = NULL;
+
 static LWLock *
 ca_store_lock(void)
 {
-	return mi_lwlock(MI_LWLOCK_CRL);
+	Assert(ca_store_lock_ptr != NULL);
+	return ca_store_lock_ptr;
 }
 
 Size
@@ -68,11 +71,19 @@ mi_ca_store_shmem_size(void)
 	return sizeof(MiCaStore);
 }
 
+/* this module's lock: a tranche of its own */
+void
+mi_ca_store_shmem_request(void)
+{
+	RequestNamedLWLockTranche(MI_TRANCHE_NAME, 1);
+}
+
 void
 mi_ca_store_shmem_init(void)
 {
 	bool		found;
 
+	ca_store_lock_ptr = &(GetNamedLWLockTranche(MI_TRANCHE_NAME))[0].lock;
 	ca_store = ShmemInitStruct("mtls_ident ca store", sizeof(MiCaStore), &found);
 	if (!found)
 		memset(ca_store, 0, sizeof(MiCaStore));

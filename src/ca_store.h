@@ -19,6 +19,7 @@
 #define MI_CA_DER_MAX		8192
 
 extern Size mi_ca_store_shmem_size(void);
+extern void mi_ca_store_shmem_request(void);
 extern void mi_ca_store_shmem_init(void);
 
 /*

@@ -85,6 +85,14 @@ save_state(void)
 }
 
 void
+mi_crl_shmem_request(void)
+{
+	mi_ca_store_shmem_request();
+	mi_revoked_shmem_request();
+	mi_crl_files_shmem_request();
+}
+
+void
 mi_crl_shmem_init(void)
 {
 	bool		fresh = !IsUnderPostmaster;

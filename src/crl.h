@@ -18,6 +18,7 @@
 #include "cert.h"
 
 extern Size mi_crl_shmem_size(void);
+extern void mi_crl_shmem_request(void);
 extern void mi_crl_shmem_init(void);
 
 /* is (issuer, serial) of this certificate in the published revoked set? */

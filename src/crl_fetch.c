@@ -59,9 +59,6 @@
 #include "http.h"
 #include "revoked_set.h"
 
-bool		mi_crl_fetch = false;
-int			mi_crl_fetch_interval_s = 3600;
-
 #define MI_FETCH_LOCATIONS	64
 #define MI_FETCH_URL_MAX	512
 #define MI_FETCH_MAX_BYTES	(8 * 1024 * 1024)

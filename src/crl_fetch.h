@@ -14,10 +14,6 @@
 #include "cert.h"
 #include "ocsp.h"
 
-/* GUCs (mtls_ident.c) */
-extern bool mi_crl_fetch;
-extern int	mi_crl_fetch_interval_s;
-
 extern Size mi_crl_fetch_shmem_size(void);
 extern void mi_crl_fetch_shmem_request(void);
 extern void mi_crl_fetch_shmem_init(void);

@@ -20,8 +20,8 @@
  * kept for the revocation_sources view (the first MI_CRL_FILE_ROWS files
  * in name order have rows of their own).
  *
- * Locking: crl_files_lock() (today the tranche lock MI_LWLOCK_CRL, shared
- * with ca_store.c and revoked_set.c; never held while calling them)
+ * Locking: crl_files_lock(), the single lock of the tranche "mtls_ident crl
+ * files" (never held while calling another module),
  * protects the change signature and the per-file statistics.  Only the
  * enforcer and the postmaster (before other processes exist) load, and a
  * backend at login while no set is in force (crl.c); a load in progress
@@ -46,7 +46,6 @@
 #include "crl_files.h"
 #include "crl_verify.h"
 #include "revoked_set.h"
-#include "shmem.h"
 
 typedef struct MiCrlFileStat
 {
@@ -74,10 +73,15 @@ typedef struct MiCrlFiles
 static MiCrlFiles *crl_files = NULL;
 
 /* the one place that names this module's lock */
+#define MI_TRANCHE_NAME "mtls_ident crl files"
+
+static LWLock *crl_files_lock_ptr = NULL;
+
 static LWLock *
 crl_files_lock(void)
 {
-	return mi_lwlock(MI_LWLOCK_CRL);
+	Assert(crl_files_lock_ptr != NULL);
+	return crl_files_lock_ptr;
 }
 
 static void
@@ -100,11 +104,19 @@ mi_crl_files_shmem_size(void)
 	return sizeof(MiCrlFiles);
 }
 
+/* this module's lock: a tranche of its own */
+void
+mi_crl_files_shmem_request(void)
+{
+	RequestNamedLWLockTranche(MI_TRANCHE_NAME, 1);
+}
+
 void
 mi_crl_files_shmem_init(void)
 {
 	bool		found;
 
+	crl_files_lock_ptr = &(GetNamedLWLockTranche(MI_TRANCHE_NAME))[0].lock;
 	crl_files = ShmemInitStruct("mtls_ident crl files", sizeof(MiCrlFiles), &found);
 	if (!found)
 		memset(crl_files, 0, sizeof(MiCrlFiles));

@@ -18,6 +18,7 @@
 #define MI_CRL_FILE_ROWS	64		/* files with their own statistics */
 
 extern Size mi_crl_files_shmem_size(void);
+extern void mi_crl_files_shmem_request(void);
 extern void mi_crl_files_shmem_init(void);
 
 /*

@@ -49,6 +49,7 @@
 #include "commands/dbcommands.h"
 #include "utils/builtins.h"
 #include "lib/stringinfo.h"
+#include "format.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -62,14 +63,13 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "auth_hook.h"
 #include "bindings.h"
 #include "crl.h"
 #include "crl_fetch.h"
 #include "ocsp.h"
 #include "decision.h"
 #include "enforcer.h"
-#include "mtls_ident.h"
+#include "settings.h"
 #include "sessions.h"
 
 /* the CRL files are looked at this often, whatever the interval */
@@ -167,40 +167,7 @@ keep_reported(int pid)
 		reported_next[nreported_next++] = pid;
 }
 
-/* why a session ends, by reason: the client's FATAL and our log say it */
-static const char *
-reason_phrase(MiReason r)
-{
-	switch (r)
-	{
-		case MI_REASON_EXPIRED:
-			/* a live session's certificate was valid at login */
-			return "the client certificate expired";
-		case MI_REASON_REVOKED:
-			return "the client certificate was revoked";
-		case MI_REASON_ISSUED_BEFORE_CUTOFF:
-			return "the client certificate was issued before the role's revocation cutoff";
-		case MI_REASON_NO_BINDING:
-		case MI_REASON_NO_MATCH:
-		case MI_REASON_ISSUER_MISMATCH:
-			return "the client certificate no longer matches the role's bindings";
-		case MI_REASON_NOT_CLIENT_AUTH:
-			return "the client certificate is not valid for client authentication";
-		case MI_REASON_LIFETIME_TOO_LONG:
-			return "the client certificate's validity period is longer than mtls_ident.max_certificate_lifetime";
-		default:
-			return "the client certificate no longer satisfies mtls_ident";
-	}
-}
 
-const char *
-mi_ending_phrase(const char *reason)
-{
-	for (int r = 0; r < MI_NUM_REASONS; r++)
-		if (reason != NULL && strcmp(reason, mi_reason_name((MiReason) r)) == 0)
-			return reason_phrase((MiReason) r);
-	return reason_phrase(MI_NUM_REASONS);
-}
 
 /* re-check one live session; end it (or say we would) when it fails */
 static void
@@ -311,7 +278,7 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 				(errmsg("mtls_ident: ending session pid=%d role=\"%s\" identity=%s: reason=%s (%s)",
 						info->pid, mi_log_quote(info->role),
 						info->identity[0] ? info->identity : "none",
-						mi_reason_name(d.reason), reason_phrase(d.reason)),
+						mi_reason_name(d.reason), mi_reason_phrase(d.reason)),
 				 errdetail_log("%s", detail.data)));
 		if (mi_session_terminate(i, info->pid, mi_reason_name(d.reason)))
 			keep_reported(info->pid);
@@ -322,7 +289,7 @@ check_session(int i, MiSessionInfo *info, int64_t now)
 				(errmsg("mtls_ident: would end session pid=%d role=\"%s\" identity=%s (audit mode): reason=%s (%s)",
 						info->pid, mi_log_quote(info->role),
 						info->identity[0] ? info->identity : "none",
-						mi_reason_name(d.reason), reason_phrase(d.reason)),
+						mi_reason_name(d.reason), mi_reason_phrase(d.reason)),
 				 errdetail_log("%s", detail.data)));
 		keep_reported(info->pid);
 	}

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "executor/executor.h"
+#include "format.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "tcop/utility.h"
@@ -34,9 +35,8 @@
 #include "utils/memutils.h"
 #include "utils/timeout.h"
 
-#include "auth_hook.h"
-#include "enforcer.h"
-#include "mtls_ident.h"
+#include "expiry.h"
+#include "settings.h"
 #include "sessions.h"
 
 /* seconds from 1970-01-01 to 2000-01-01, and microseconds per second */

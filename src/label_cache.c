@@ -57,7 +57,7 @@
 #include "utils/memutils.h"
 
 #include "label_cache.h"
-#include "mtls_ident.h"
+#include "settings.h"
 
 #define MI_LABEL_CACHE_TRANCHE "mtls_ident label cache"
 #define MI_LABEL_CACHE_SLOTS 1024

@@ -10,6 +10,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "match_dns.h"
+#include "match_email.h"
 #include "mi_alloc.h"
 
 #include "mi_err.h"

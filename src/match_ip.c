@@ -9,6 +9,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "match_ip.h"
 #include "mi_alloc.h"
 
 #include <arpa/inet.h>

@@ -66,15 +66,10 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "auth_hook.h"
 #include "http.h"
-#include "mtls_ident.h"
+#include "settings.h"
 #include "ocsp.h"
 #include "sessions.h"
-
-int			mi_ocsp_mode = MI_OCSP_OFF;
-char	   *mi_ocsp_responder = NULL;
-int			mi_ocsp_timeout_ms = 2000;
 
 #define MI_OCSP_ENTRIES		1024	/* cached answers */
 #define MI_OCSP_CERTID_MAX	160		/* DER of a SHA-1 CertID, 20-byte serial */

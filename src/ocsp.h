@@ -14,18 +14,7 @@
 #include "cert.h"
 #include "decision.h"
 #include "revocation_report.h"
-
-typedef enum MiOcspMode
-{
-	MI_OCSP_OFF,
-	MI_OCSP_SOFT,
-	MI_OCSP_HARD
-} MiOcspMode;
-
-/* GUCs (mtls_ident.c) */
-extern int	mi_ocsp_mode;
-extern char *mi_ocsp_responder;
-extern int	mi_ocsp_timeout_ms;
+#include "settings.h"
 
 extern Size mi_ocsp_shmem_size(void);
 extern void mi_ocsp_shmem_request(void);

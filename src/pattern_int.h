@@ -14,7 +14,7 @@
 #define MI_PATTERN_INT_H
 
 #include "mi_alloc.h"
-#include "pattern.h"
+#include "pattern_types.h"
 
 #define ROLE_TOKEN		"{role}"
 #define ROLE_TOKEN_LEN	6
@@ -104,50 +104,12 @@ hex_value(unsigned char c)
 	return -1;
 }
 
-/* pattern.c: templates with {role}, splitting, SHA-256 digests */
+/* pattern_int.c: templates with {role}, splitting, SHA-256 digests */
 extern bool mi_tmpl_eq(const char *t, int tlen, const char *role, size_t rlen,
 					   const char *v, size_t vlen, bool ci);
 extern int	mi_split(const char *s, int len, char sep, MiSeg **out);
 extern bool mi_parse_hex_digest(const char *s, size_t len,
 								unsigned char *digest);
 extern char *mi_digest_text(const unsigned char *digest);
-
-/* match_uri.c */
-extern bool mi_uri_wellformed(const char *v, size_t len, size_t *prefix_len);
-extern bool mi_uri_plain_literal(const char *v, size_t len);
-extern bool mi_parse_uri(MiPattern *p, char *err, size_t errlen);
-extern bool mi_match_uri(const MiPattern *p, const char *role, size_t rlen,
-						 const char *v, size_t vlen);
-
-/* match_dns.c (labels also for the domain of email patterns) */
-extern bool mi_dns_wellformed(const char *v, size_t len, size_t *name_len);
-extern bool mi_check_labels(const MiSeg *labels, int n, char *err,
-							size_t errlen);
-extern bool mi_labels_match(const MiSeg *labels, int n, int skip,
-							const char *role, size_t rlen,
-							const char *v, size_t vlen);
-extern bool mi_parse_dns(MiPattern *p, char *err, size_t errlen);
-extern bool mi_match_dns(const MiPattern *p, const char *role, size_t rlen,
-						 const char *v, size_t vlen);
-extern bool mi_role_is_dns_label(const char *role, size_t rlen);
-extern char *mi_dns_key(const MiPattern *p);
-
-/* match_email.c */
-extern bool mi_email_wellformed(const char *v, size_t len, size_t *at);
-extern bool mi_parse_email(MiPattern *p, char *err, size_t errlen);
-extern bool mi_match_email(const MiPattern *p, const char *role, size_t rlen,
-						   const char *v, size_t vlen);
-extern char *mi_email_key(const MiPattern *p);
-
-/* match_ip.c */
-extern bool mi_parse_ip(MiPattern *p, char *err, size_t errlen);
-extern bool mi_match_ip(const MiPattern *p, const MiSan *san);
-extern char *mi_ip_key(const MiPattern *p);
-
-/* match_regex.c */
-extern char *mi_regex_build(const MiPattern *p, const char *role);
-extern char *mi_regex_build_body(const MiPattern *p, const char *role);
-extern bool mi_regex_check(const char *body, int blen, char *err,
-						   size_t errlen);
 
 #endif							/* MI_PATTERN_INT_H */

@@ -40,9 +40,8 @@
  * over all sources.  A CRL that does not fit makes its issuer "all
  * revoked" (see crl_verify.c).
  *
- * Locking: revoked_lock() (today the tranche lock MI_LWLOCK_CRL, shared
- * with ca_store.c and crl_files.c, none of which calls another module while
- * holding it).  Lookups take it shared; publication merges and sorts under
+ * Locking: revoked_lock(), the single lock of the tranche "mtls_ident revoked
+ * set" (never held while calling another module).  Lookups take it shared; publication merges and sorts under
  * the exclusive lock (a few milliseconds for a full set).  Import runs in
  * the postmaster before any other process exists.
  *
@@ -56,7 +55,6 @@
 #include "storage/shmem.h"
 
 #include "revoked_set.h"
-#include "shmem.h"
 
 #define MI_SEED_SERIAL	UINT64CONST(0x6d746c735f736572)
 #define MI_REVOKED_EXPORT_MAGIC 0x6d695253u		/* "miRS" */
@@ -74,10 +72,15 @@ typedef struct MiRevokedShared
 static MiRevokedShared *rset = NULL;
 
 /* the one place that names this module's lock */
+#define MI_TRANCHE_NAME "mtls_ident revoked set"
+
+static LWLock *revoked_lock_ptr = NULL;
+
 static LWLock *
 revoked_lock(void)
 {
-	return mi_lwlock(MI_LWLOCK_CRL);
+	Assert(revoked_lock_ptr != NULL);
+	return revoked_lock_ptr;
 }
 
 /* no lock exists (nor is needed) before other processes do */
@@ -101,11 +104,19 @@ mi_revoked_shmem_size(void)
 	return sizeof(MiRevokedShared);
 }
 
+/* this module's lock: a tranche of its own */
+void
+mi_revoked_shmem_request(void)
+{
+	RequestNamedLWLockTranche(MI_TRANCHE_NAME, 1);
+}
+
 void
 mi_revoked_shmem_init(void)
 {
 	bool		found;
 
+	revoked_lock_ptr = &(GetNamedLWLockTranche(MI_TRANCHE_NAME))[0].lock;
 	rset = ShmemInitStruct("mtls_ident revoked set", sizeof(MiRevokedShared),
 						   &found);
 	if (!found)

@@ -63,6 +63,7 @@ typedef struct MiRevokedBuild
 } MiRevokedBuild;
 
 extern Size mi_revoked_shmem_size(void);
+extern void mi_revoked_shmem_request(void);
 extern void mi_revoked_shmem_init(void);
 
 /* hash of a serial in hex (leading zeros and case do not matter) */

@@ -11,9 +11,12 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "match_dns.h"
+#include "match_uri.h"
 #include "mi_alloc.h"
 
 #include "mi_err.h"
+#include "pattern.h"
 #include "pattern_int.h"
 #include "san_index.h"
 

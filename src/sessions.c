@@ -55,6 +55,7 @@
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "fmgr.h"
+#include "format.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
@@ -76,7 +77,9 @@
 #include "compat.h"
 #include "decision.h"
 #include "sessions.h"
-#include "sql_cert.h"
+
+MiCert	   *mi_session_cert = NULL;
+char	   *mi_session_identity = NULL;
 
 #define MI_SESSIONS_TRANCHE "mtls_ident sessions"
 

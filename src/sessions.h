@@ -46,6 +46,14 @@ typedef struct MiSessionInfo
 } MiSessionInfo;
 
 /* shared memory: size, request (its lock tranche), init */
+/*
+ * This backend's own certificate identity, set by the login hook when a verified client
+ * certificate was presented (in TopMemoryContext).  mi_session_identity is
+ * NULL unless a binding matched.
+ */
+extern MiCert *mi_session_cert;
+extern char *mi_session_identity;
+
 extern Size mi_sessions_shmem_size(void);
 extern void mi_sessions_shmem_request(void);
 extern void mi_sessions_shmem_init(void);

@@ -12,9 +12,6 @@
  * the order of the table below, and shows the result in view
  * mtls_ident.memory.
  *
- * The CRL set (crl.c) still takes its lock from the tranche "mtls_ident"
- * requested here (mi_lwlock(MI_LWLOCK_CRL)).
- *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -37,26 +34,9 @@
 #include "sessions.h"
 #include "shmem.h"
 
-#define MI_TRANCHE "mtls_ident"
-
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-static LWLockPadded *mi_locks = NULL;
-
-/* the CRL set's lock, until it has a tranche of its own */
-static void
-crl_shmem_request(void)
-{
-	RequestNamedLWLockTranche(MI_TRANCHE, MI_NUM_LWLOCKS);
-}
-
-static void
-crl_shmem_init(void)
-{
-	mi_locks = GetNamedLWLockTranche(MI_TRANCHE);
-	mi_crl_shmem_init();
-}
 
 typedef struct MiShmemModule
 {
@@ -70,18 +50,11 @@ static const MiShmemModule modules[] = {
 	{"sessions", mi_sessions_shmem_size, mi_sessions_shmem_request, mi_sessions_shmem_init},
 	{"auth_log", mi_auth_log_shmem_size, mi_auth_log_shmem_request, mi_auth_log_shmem_init},
 	{"label_cache", mi_label_cache_shmem_size, mi_label_cache_shmem_request, mi_label_cache_shmem_init},
-	{"crl", mi_crl_shmem_size, crl_shmem_request, crl_shmem_init},
+	{"crl", mi_crl_shmem_size, mi_crl_shmem_request, mi_crl_shmem_init},
 	{"enforcer", mi_enforcer_shmem_size, NULL, mi_enforcer_shmem_init},
 	{"ocsp", mi_ocsp_shmem_size, mi_ocsp_shmem_request, mi_ocsp_shmem_init},
 	{"crl_fetch", mi_crl_fetch_shmem_size, mi_crl_fetch_shmem_request, mi_crl_fetch_shmem_init},
 };
-
-LWLock *
-mi_lwlock(int which)
-{
-	Assert(mi_locks != NULL && which >= 0 && which < MI_NUM_LWLOCKS);
-	return &mi_locks[which].lock;
-}
 
 static void
 mi_shmem_request(void)

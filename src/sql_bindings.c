@@ -20,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include "issuer_pin.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_authid.h"
 #include "fmgr.h"
@@ -32,7 +33,7 @@
 #include "utils/timestamp.h"
 
 #include "bindings.h"
-#include "mtls_ident.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(mtls_ident_bind);
 PG_FUNCTION_INFO_V1(mtls_ident_unbind);

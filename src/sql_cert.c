@@ -21,20 +21,20 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "format.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "auth_hook.h"
 #include "bindings.h"
 #include "cert.h"
 #include "crl.h"
 #include "ocsp.h"
 #include "decision.h"
-#include "mtls_ident.h"
-#include "sql_cert.h"
+#include "sessions.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(mtls_ident_cert_info);
 PG_FUNCTION_INFO_V1(mtls_ident_check);
@@ -60,27 +60,7 @@ cert_from_pem_arg(FunctionCallInfo fcinfo, int argno, MiCert *cert)
 				 errdetail("%s", err)));
 }
 
-Datum
-mi_text_array(char **items, int n)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-	ArrayType  *arr;
 
-	for (int i = 0; i < n; i++)
-		elems[i] = CStringGetTextDatum(items[i]);
-	arr = construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT);
-	return PointerGetDatum(arr);
-}
-
-Datum
-mi_cert_sans_array(const MiCert *cert)
-{
-	char	  **items = palloc(sizeof(char *) * (cert->nsans > 0 ? cert->nsans : 1));
-
-	for (int i = 0; i < cert->nsans; i++)
-		items[i] = mi_san_typed(&cert->sans[i]);
-	return mi_text_array(items, cert->nsans);
-}
 
 Datum
 mtls_ident_cert_info(PG_FUNCTION_ARGS)

@@ -27,10 +27,12 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "issuer_pin.h"
 #include "mi_alloc.h"
 
 #include "fuzz_regex.h"
 #include "pattern.h"
+#include "san_index.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,6 +13,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "issuer_pin.h"
 #include "mi_alloc.h"
 
 #include "fuzz_regex.h"

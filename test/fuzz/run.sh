@@ -57,7 +57,7 @@ fi
 
 # the pure modules, instrumented, in one archive
 objs=
-for m in pattern match_uri match_dns match_email match_ip match_regex san_index \
+for m in pattern pattern_int match_uri match_dns match_email match_ip match_regex san_index \
 		issuer_pin label cert cert_serial decision; do
 	[ -f "$root/src/$m.c" ] || continue
 	$CC $CFLAGS $SAN -fsanitize=fuzzer-no-link -c "$root/src/$m.c" -o "$out/obj/$m.o" || exit 2

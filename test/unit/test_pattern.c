@@ -6,6 +6,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "issuer_pin.h"
 #include "mi_alloc.h"
 
 #include <arpa/inet.h>
@@ -14,6 +15,7 @@
 
 #include "pattern.h"
 #include "regex_posix.h"
+#include "san_index.h"
 #include "tap.h"
 
 #define U MI_SAN_URI

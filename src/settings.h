@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
- * mtls_ident.h
+ * settings.h
  *		Settings and module-wide declarations of mtls_ident.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef MTLS_IDENT_H
-#define MTLS_IDENT_H
+#ifndef MI_SETTINGS_H
+#define MI_SETTINGS_H
 
 #include "postgres.h"
 
@@ -20,7 +20,7 @@ typedef enum MiMode
 	MI_MODE_ENFORCE
 } MiMode;
 
-/* GUCs (mtls_ident.c) */
+/* GUCs (settings.c) */
 extern int	mi_mode;
 extern int	mi_enforce_interval_ms;
 extern bool mi_exempt_local;
@@ -31,7 +31,20 @@ extern int	mi_auth_log_size;
 extern char *mi_database;
 extern int	mi_label_cache_size_kb;
 
-/* auth_hook.c */
-extern void mi_auth_hook_install(void);
+typedef enum MiOcspMode
+{
+	MI_OCSP_OFF,
+	MI_OCSP_SOFT,
+	MI_OCSP_HARD
+} MiOcspMode;
 
-#endif							/* MTLS_IDENT_H */
+extern int	mi_ocsp_mode;
+extern char *mi_ocsp_responder;
+extern int	mi_ocsp_timeout_ms;
+extern bool mi_crl_fetch;
+extern int	mi_crl_fetch_interval_s;
+
+/* _PG_init: define every setting, then reserve the prefix */
+extern void mi_define_settings(void);
+
+#endif							/* MI_SETTINGS_H */
