@@ -219,8 +219,8 @@ mtls_ident_auth_log(PG_FUNCTION_ARGS)
 		values[0] = TimestampTzGetDatum(ev->at);
 		values[1] = Int32GetDatum(ev->pid);
 		values[2] = text_or_null(ev->client_addr, &nulls[2]);
-		values[3] = CStringGetTextDatum(ev->role);
-		values[4] = CStringGetTextDatum(ev->database);
+		values[3] = CStringGetTextDatum(mi_sql_name(ev->role));
+		values[4] = CStringGetTextDatum(mi_sql_name(ev->database));
 		values[5] = CStringGetTextDatum(mi_outcome_name((MiOutcome) ev->outcome));
 		values[6] = CStringGetTextDatum(mi_reason_name((MiReason) ev->reason));
 		values[7] = text_or_null(ev->identity, &nulls[7]);

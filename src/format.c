@@ -17,6 +17,7 @@
 
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -51,6 +52,56 @@ mi_log_quote(const char *s)
 			appendStringInfo(&b, "\\x%02x", c);
 		else
 			appendStringInfoChar(&b, (char) c);
+	}
+	return b.data;
+}
+
+/*
+ * A client-chosen name (the role or database an attempt asked for) as SQL
+ * text: unchanged when it is valid in the database encoding and has no
+ * control bytes, else with each offending byte written \xNN.  A client can
+ * send any bytes in its startup packet, and a name cut at NAMEDATALEN can
+ * end inside a character: auth_log must still be readable (and its rows
+ * comparable, exported, converted) whatever was sent.
+ */
+char *
+mi_sql_name(const char *s)
+{
+	int			len = (int) strlen(s);
+	int			enc = GetDatabaseEncoding();
+	const char *p = s;
+	const char *end = s + len;
+	StringInfoData b;
+
+	initStringInfo(&b);
+	while (p < end)
+	{
+		unsigned char c = (unsigned char) *p;
+		int			l;
+
+		if (c < 0x20 || c == 0x7f)
+		{
+			appendStringInfo(&b, "\\x%02x", c);
+			p++;
+			continue;
+		}
+		if (!IS_HIGHBIT_SET(c))
+		{
+			appendStringInfoChar(&b, (char) c);
+			p++;
+			continue;
+		}
+		l = pg_encoding_verifymbchar(enc, p, (int) (end - p));
+		if (l > 0)
+		{
+			appendBinaryStringInfo(&b, p, l);
+			p += l;
+		}
+		else
+		{
+			appendStringInfo(&b, "\\x%02x", c);
+			p++;
+		}
 	}
 	return b.data;
 }

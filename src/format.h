@@ -17,6 +17,9 @@
 /* a client-chosen name, escaped for the server log (allocated) */
 extern char *mi_log_quote(const char *s);
 
+/* a client-chosen name as SQL text: invalid or control bytes as \xNN */
+extern char *mi_sql_name(const char *s);
+
 /* append a one-line description of a certificate for the server log */
 struct StringInfoData;
 extern void mi_describe_cert(struct StringInfoData *buf, const MiCert *cert);

@@ -108,5 +108,36 @@ $node->connect_fails(
 is(no_role_rows('reject'), '4', 'scram: the certificate attempt is in auth_log');
 is(stat_count('reject'), '5', 'stats: every no_role refusal counted');
 
+# --- the names a client chose are shown as valid text ------------------------
+# A client can send any bytes as its role name, and PostgreSQL cuts a long
+# name at NAMEDATALEN - 1 bytes, possibly inside a character: auth_log shows
+# such bytes as \xNN, so the view stays readable in a UTF8 database
+# (converting, comparing, exporting its rows never fails).
+
+write_hba($node);
+$node->reload;
+sleep(1);
+$node->safe_psql('postgres',
+	"CREATE DATABASE utf8db ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+$node->safe_psql('utf8db', 'CREATE EXTENSION mtls_ident');
+my $bad = "nob\xffdy";
+my $long = "\xc3\xa9" x 40;    # 80 bytes of UTF-8, cut by PostgreSQL at 63
+for my $user ($bad, $long)
+{
+	$node->connect_fails(
+		client_connstr($node, 'spiffe_billing', user => $user),
+		'a certificate for a role name that is not valid UTF-8 is refused',
+		expected_stderr => qr/certificate authentication failed/);
+}
+my $shown = $node->safe_psql('utf8db',
+	"SELECT string_agg(role, '|' ORDER BY at) FROM mtls_ident.auth_log WHERE reason = 'no_role' AND role <> 'nobody'");
+# (role is a name: a name escaped past 63 bytes is cut there, on a
+# character boundary)
+is($shown, 'nob\xffdy|' . ("\xc3\xa9" x 31) . '\\',
+	'auth_log shows invalid bytes as \xNN and keeps whole characters');
+is($node->safe_psql('utf8db',
+		"SELECT count(*) FROM mtls_ident.auth_log WHERE convert_to(role, 'UTF8') IS NOT NULL AND reason = 'no_role' AND role <> 'nobody'"),
+	'2', 'every role name in auth_log converts as valid UTF-8');
+
 $node->stop;
 done_testing();
