@@ -59,7 +59,7 @@ run_leg() {
 	echo "$rc $(($(date +%s) - t0))" > "$logs/pg$m.time"
 } 
 
-declare -A active    # pid => major of the legs running
+declare -A active=()    # pid => major of the legs running
 for m in $majors; do
 	while [ "${#active[@]}" -ge "$jobs" ]; do
 		done_pid=

@@ -44,6 +44,8 @@ export PG_MAJOR=$PGVER
 # matrix (test/chroot/): add a new test's packages here.
 PACKAGES="postgresql-$PGVER postgresql-server-dev-$PGVER libssl-dev libkrb5-dev libipc-run-perl make gcc openssl perl"
 PACKAGES="$PACKAGES python3 curl ca-certificates prometheus-postgres-exporter nodejs npm"
+# what the Debian package test (test/chroot/package.sh) needs besides
+PACKAGING_PACKAGES="build-essential dpkg-dev debhelper postgresql-server-dev-all"
 # the server packages from another release (the 19 leg: experimental;
 # only 19~rc1 is in the frozen archive copy)
 PG_APT_TARGET=${PG_APT_TARGET:-}
