@@ -15,9 +15,12 @@
 #   15  bash test/run.sh (when the host is not Debian 12)
 #
 # /proc, /dev, /dev/pts and a tmpfs /dev/shm are mounted inside
-# "unshare --mount --propagation private": the mounts belong to that mount
+# "unshare --mount --propagation private --ipc": the mounts belong to that mount
 # namespace and vanish with it, even when the leg is killed, so the host
-# never keeps a mount into a chroot.  Ends with "total: N passed, M failed"
+# never keeps a mount into a chroot; the leg's own System V IPC namespace
+# keeps its servers' shared memory keys apart from other legs' (the
+# network is shared: apt needs it, and test servers pick free ports on
+# 127.0.0.1).  Ends with "total: N passed, M failed"
 # for the leg (the demo and the package test count one each).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +37,7 @@ tar -C "$top" --exclude=.git --exclude='tmp_check*' --exclude='*.o' --exclude='*
 
 # run a shell command in the chroot, in /root/mtls_ident
 in_chroot() {
-	unshare --mount --propagation private -- bash -euc '
+	unshare --mount --propagation private --ipc -- bash -euc '
 d=$1; shift
 mount -t proc proc "$d/proc"
 mount --bind /dev "$d/dev"
