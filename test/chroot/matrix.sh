@@ -17,6 +17,8 @@
 # with the one line "total: N passed, M failed" over all legs.  Logs stay
 # in ${TMPDIR:-/tmp}/mtls_ident_matrix.*/; a leg taking more than
 # MTLS_LEG_TIMEOUT seconds (default 2400) is stopped and fails.
+# MTLS_HOST_LEG=0 runs every leg in a chroot (15 in a Debian 12 one),
+# leaving this machine's PostgreSQL alone.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -32,7 +34,11 @@ echo "matrix: PostgreSQL $majors ($native on this machine, the others in chroots
 
 # a leg runs here when it is this distribution's major (or its server is
 # installed here), otherwise in a chroot (root only)
-runs_here() { [ "$1" = "$native" ] || [ -x "/usr/lib/postgresql/$1/bin/pg_config" ]; }
+# (MTLS_HOST_LEG=0: every leg in a chroot, this machine's PostgreSQL untouched)
+runs_here() {
+	[ "${MTLS_HOST_LEG:-1}" != 0 ] || return 1
+	[ "$1" = "$native" ] || [ -x "/usr/lib/postgresql/$1/bin/pg_config" ]
+}
 
 if [ "$(id -u)" -eq 0 ]; then
 	for m in $majors; do
@@ -60,6 +66,13 @@ run_leg() {
 } 
 
 declare -A active=()    # pid => major of the legs running
+# stopped: stop the legs too (each runs under timeout, in a process group
+# of its own; timeout passes the signal on)
+stop_legs() {
+	local pid
+	for pid in "${!active[@]}"; do pkill -TERM -P "$pid" 2>/dev/null; done
+}
+trap 'stop_legs; exit 130' INT TERM
 for m in $majors; do
 	while [ "${#active[@]}" -ge "$jobs" ]; do
 		done_pid=
