@@ -30,7 +30,7 @@ jobs=${MTLS_LEG_JOBS:-2}
 logs=$(mktemp -d "${TMPDIR:-/tmp}/mtls_ident_matrix.XXXXXX")
 chmod 755 "$logs"
 started=$(date +%s)
-echo "matrix: PostgreSQL $majors ($native on this machine, the others in chroots; $jobs legs at a time; logs in $logs)"
+echo "matrix: PostgreSQL $majors (this machine: $([ "${MTLS_HOST_LEG:-1}" != 0 ] && echo "$native" || echo none), the others in chroots; $jobs legs at a time; logs in $logs)"
 
 # a leg runs here when it is this distribution's major (or its server is
 # installed here), otherwise in a chroot (root only)
