@@ -34,16 +34,29 @@ fi
 install_packages clang
 clang_major=$(clang -dumpversion | cut -d. -f1)
 install_packages "libclang-rt-$clang_major-dev"
+# from clean, so that every file is compiled and its warnings seen
+make -s PG_CONFIG=$PG_CONFIG clean >/dev/null
+BUILD_LOG=$(mktemp "${TMPDIR:-/tmp}/mtls_ident_build.XXXXXX")
 build_and_install
 
 work=$(scratch_copy "$top")
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$BUILD_LOG"' EXIT
 logdir=$work/test-logs
 as_runas mkdir -p "$logdir"
 
 passed=0
 failed=0
 status=0
+
+# the build is warning-free with PGXS's flags (counts as one test)
+if grep -q 'warning:' "$BUILD_LOG"; then
+	echo "build: compiler warnings (above)"
+	failed=$((failed + 1))
+	status=1
+else
+	echo "build: no compiler warning"
+	passed=$((passed + 1))
+fi
 
 # prove summary: "Files=3, Tests=120, ..." and "Failed 2/40 subtests"
 count_prove() {

@@ -79,9 +79,15 @@ install_packages() {
 	fi
 }
 
+# (the compiler's messages are also kept in $BUILD_LOG, if set)
 build_and_install() {
 	say "building and installing mtls_ident"
-	make -s PG_CONFIG=$PG_CONFIG >/dev/null
+	if [ -n "${BUILD_LOG:-}" ]; then
+		make -s PG_CONFIG=$PG_CONFIG 2>&1 >/dev/null | tee "$BUILD_LOG" >&2
+		[ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+	else
+		make -s PG_CONFIG=$PG_CONFIG >/dev/null
+	fi
 	$SUDO make -s PG_CONFIG=$PG_CONFIG install >/dev/null
 }
 
