@@ -63,7 +63,15 @@ include $(PGXS)
 
 # PGXS tracks no header dependencies: rebuild every object when a header
 # changes (a struct that grows must not leave stale objects behind)
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
+
+# VPATH builds (make -f SRC/Makefile VPATH=SRC in another directory, as
+# Debian's pg_buildext does in build-NN/): the objects go under the build
+# directory's src/, which must exist first
+$(OBJS): | objdir
+.PHONY: objdir
+objdir:
+	@mkdir -p src
 
 # after the include: Makefile.global resets PROVE_FLAGS
 PROVE_FLAGS += -I $(srcdir)/test/t
@@ -72,7 +80,7 @@ EXTRA_CLEAN = tmp_check_regress
 
 .PHONY: unit pki
 unit:
-	$(MAKE) -C test/unit check
+	$(MAKE) -C $(srcdir)/test/unit check
 
 pki:
-	$(MAKE) -C test/pki pki
+	$(MAKE) -C $(srcdir)/test/pki pki

@@ -35,6 +35,7 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "auth_log.h"
 #include "bindings.h"

@@ -1,7 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * compat.h
- *		The few places where PostgreSQL 15..18 differ for mtls_ident.
+ *		The few places where PostgreSQL 15..19 differ for mtls_ident.
+ *
+ * 16 has no Debian package to test with; its differences are a subset of
+ * 17's (IS_AF_UNIX gone, ADMIN OPTION rules) and are guarded here too.
+ * ExecutorStart_hook returns void in every supported major: the bool
+ * signature existed only in 18's development versions (reverted before
+ * 18.0), and 19 keeps void.
  *
  *-------------------------------------------------------------------------
  */

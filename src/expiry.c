@@ -111,16 +111,7 @@ check_expiry(void)
 		enable_expiry_timeout();
 }
 
-#if PG_VERSION_NUM >= 180000
-static bool
-mi_executor_start(QueryDesc *queryDesc, int eflags)
-{
-	check_expiry();
-	if (prev_executor_start)
-		return prev_executor_start(queryDesc, eflags);
-	return standard_ExecutorStart(queryDesc, eflags);
-}
-#else
+/* void in every supported major (18's bool hook was reverted before 18.0) */
 static void
 mi_executor_start(QueryDesc *queryDesc, int eflags)
 {
@@ -130,7 +121,6 @@ mi_executor_start(QueryDesc *queryDesc, int eflags)
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 }
-#endif
 
 static void
 mi_process_utility(PlannedStmt *pstmt, const char *queryString,

@@ -55,7 +55,14 @@ mi_trim_partial_utf8(char *s)
 		s[i - 1] = '\0';
 }
 
+/* the backend's pg_attribute_printf; the stand-alone build's own */
+#ifndef pg_attribute_printf
+#define pg_attribute_printf(f, a) __attribute__((format(printf, f, a)))
+#endif
+
 /* printf into err (may be NULL); a truncated message stays valid UTF-8 */
+static inline void mi_set_err(char *err, size_t errlen, const char *fmt,...) pg_attribute_printf(3, 4);
+
 static inline void
 mi_set_err(char *err, size_t errlen, const char *fmt,...)
 {

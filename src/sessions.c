@@ -71,6 +71,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "bindings.h"
 #include "cert_serial.h"

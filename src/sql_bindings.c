@@ -31,6 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "bindings.h"
 #include "settings.h"

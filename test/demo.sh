@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo, from a fresh clone on Debian 12:
+# The demo, from a fresh clone on Debian 12 or 13 (the PostgreSQL the
+# distribution ships, or PG_MAJOR=NN, or PG_CONFIG=...):
 #
 #     bash test/demo.sh
 #

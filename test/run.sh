@@ -1,31 +1,62 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone on Debian 12:
+# The whole test suite, on every supported PostgreSQL major:
 #
-#     bash test/run.sh
+#     bash test/run.sh                  # the matrix: 15, 17, 18, 19
+#     PG_MAJOR=18 bash test/run.sh      # one major
 #
-# Installs what is missing (apt-get), builds and installs the extension,
-# then runs, as an unprivileged user: the unit tests of the pure modules,
-# the pg_regress tests, the TAP tests (real TLS connections with real
-# certificates), the TAP tests again against an ASan+UBSan build of the
-# module (the ASan runtime preloaded into Debian's postgres),
-# and each fuzz target briefly.  Ends with one line
-# "total: N passed, M failed".
+# Each major is a leg.  The distribution's own major (15 on Debian 12, 17
+# on Debian 13) runs here; every other one runs inside a minimal chroot of
+# the Debian release that ships it (test/chroot/: 17 trixie, 18 forky,
+# 19 sid + experimental, 15 bookworm), built from nothing on the first run
+# and cached, where the very same "bash test/run.sh" runs as it would on a
+# fresh machine of that release.  The chroots are built while the first leg
+# runs.  Each leg ends with a "pgNN subtotal: N passed / M failed" line,
+# and the run with one line "total: N passed, M failed" over all majors.
+#
+# One leg (a single major; also what runs inside a chroot, or with
+# MTLS_MATRIX=0): installs what is missing (apt-get), builds and installs
+# the extension, then runs, as an unprivileged user: the unit tests of the
+# pure modules, the pg_regress tests, the TAP tests (real TLS connections
+# with real certificates), the TAP tests again against an ASan+UBSan build
+# of the module (the ASan runtime preloaded into Debian's postgres), and
+# each fuzz target briefly.  Ends with one line "total: N passed, M failed".
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+
+# the matrix, unless one leg is asked for or this is already inside a chroot
+if [ "${MTLS_MATRIX:-1}" != 0 ] && ! ischroot 2>/dev/null; then
+	exec bash "$top/test/chroot/matrix.sh"
+fi
+
 . test/lib/common.sh
 
-install_packages clang libclang-rt-14-dev
+install_packages clang
+clang_major=$(clang -dumpversion | cut -d. -f1)
+install_packages "libclang-rt-$clang_major-dev"
+# from clean, so that every file is compiled and its warnings seen
+make -s PG_CONFIG=$PG_CONFIG clean >/dev/null
+BUILD_LOG=$(mktemp "${TMPDIR:-/tmp}/mtls_ident_build.XXXXXX")
 build_and_install
 
 work=$(scratch_copy "$top")
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$BUILD_LOG"' EXIT
 logdir=$work/test-logs
 as_runas mkdir -p "$logdir"
 
 passed=0
 failed=0
 status=0
+
+# the build is warning-free with PGXS's flags (counts as one test)
+if grep -q 'warning:' "$BUILD_LOG"; then
+	echo "build: compiler warnings (above)"
+	failed=$((failed + 1))
+	status=1
+else
+	echo "build: no compiler warning"
+	passed=$((passed + 1))
+fi
 
 # prove summary: "Files=3, Tests=120, ..." and "Failed 2/40 subtests"
 count_prove() {

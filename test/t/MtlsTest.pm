@@ -75,6 +75,51 @@ our @EXPORT = qw(
 
 my $PKI_HOME = abs_path(File::Spec->catdir(dirname(abs_path(__FILE__)), '..', 'pki'));
 
+# connect_fails, the same on every major.  PostgreSQL 18's version, given
+# log_like or log_unlike, first waits for the postmaster's DEBUG2 lines of
+# the backend's fork and exit ("forked new client backend", "client backend
+# (PID n) exited"), which servers at the default log_min_messages never
+# write: every such call would wait out the whole timeout.  This one waits
+# instead until each log_like pattern is in the log written since the
+# attempt (up to 30 s), then checks log_like and log_unlike
+# as 15..17 do.  What a refused login logs comes before the refusal reaches
+# the client, so log_unlike sees it too.
+{
+	no warnings 'redefine';
+	*PostgreSQL::Test::Cluster::connect_fails = \&_connect_fails;
+}
+
+sub _connect_fails
+{
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my ($self, $connstr, $test_name, %params) = @_;
+	my $log_location = -s $self->logfile;
+
+	# never prompt for a password
+	my ($ret, $stdout, $stderr) = $self->psql(
+		'postgres', undef,
+		extra_params => ['-w'],
+		connstr      => "$connstr");
+	Test::More::isnt($ret, 0, $test_name);
+	Test::More::like($stderr, $params{expected_stderr}, "$test_name: matches")
+	  if defined $params{expected_stderr};
+
+	# (the refusing backend logs before the client sees the refusal: the
+	# wait is only for slow log writes, so a missing line costs 30 s, not
+	# the 180 s default timeout)
+	my @like = @{ $params{log_like} // [] };
+	my $deadline = time + 30;
+	while (@like && time < $deadline)
+	{
+		my $log =
+		  PostgreSQL::Test::Utils::slurp_file($self->logfile, $log_location);
+		last unless grep { $log !~ $_ } @like;
+		select(undef, undef, undef, 0.1);
+	}
+	$self->log_check($test_name, $log_location, %params);
+	return;
+}
+
 # One private scratch directory per test script: key copies, minted
 # certificates, CRLs.
 my $scratch;
