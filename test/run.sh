@@ -58,6 +58,14 @@ else
 	passed=$((passed + 1))
 fi
 
+# every module only uses modules below it (counts as one test)
+if perl "$top/test/check_layers.pl" "$top/src"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+	status=1
+fi
+
 # prove summary: "Files=3, Tests=120, ..." and "Failed 2/40 subtests"
 count_prove() {
 	local log=$1 t f
