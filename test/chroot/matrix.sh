@@ -8,7 +8,7 @@
 # The distribution's own major runs on this machine (MTLS_MATRIX=0 bash
 # test/run.sh); the others in chroots (test/chroot/leg.sh).  Every chroot
 # is built (or found in the cache) in the background at the start.  Legs
-# run MTLS_LEG_JOBS at a time (default 2): a leg spends most of its time
+# run MTLS_LEG_JOBS at a time (default 3): a leg spends most of its time
 # waiting on servers, timeouts and apt, not on the CPU, and two at a time
 # keep a 2-core machine within budget while timing-sensitive tests still
 # have a core (doc/testing.md has the measurements).  Each leg's output is
@@ -26,7 +26,7 @@ cd "$top"
 
 native=$(unset PG_MAJOR PG_CONFIG; . test/lib/common.sh >/dev/null; echo "$PGVER")
 majors=${PG_MAJOR:-"15 17 18 19"}
-jobs=${MTLS_LEG_JOBS:-2}
+jobs=${MTLS_LEG_JOBS:-3}
 logs=$(mktemp -d "${TMPDIR:-/tmp}/mtls_ident_matrix.XXXXXX")
 chmod 755 "$logs"
 started=$(date +%s)
