@@ -46,7 +46,6 @@
 #include "libpq/hba.h"
 #include "common/ip.h"
 #include "libpq/libpq-be.h"
-#include "format.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "utils/acl.h"
@@ -60,11 +59,12 @@
 #include "compat.h"
 #include "crl.h"
 #include "crl_fetch.h"
-#include "ocsp.h"
 #include "enforcer.h"
 #include "expiry.h"
-#include "settings.h"
+#include "format.h"
+#include "ocsp.h"
 #include "sessions.h"
+#include "settings.h"
 
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 

@@ -25,7 +25,6 @@
 
 #include "catalog/pg_authid.h"
 #include "fmgr.h"
-#include "format.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
@@ -40,8 +39,9 @@
 #include "auth_log.h"
 #include "bindings.h"
 #include "cert_serial.h"
-#include "settings.h"
+#include "format.h"
 #include "sessions.h"
+#include "settings.h"
 
 typedef struct MiEvent
 {

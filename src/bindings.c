@@ -23,8 +23,6 @@
 #include "access/detoast.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
-#include "issuer_pin.h"
-#include "san_index.h"
 #include "access/table.h"
 #include "catalog/pg_shseclabel.h"
 #include "utils/fmgroids.h"
@@ -36,7 +34,6 @@
 #include "catalog/pg_collation.h"
 #include "commands/seclabel.h"
 #include "mb/pg_wchar.h"
-#include "format.h"
 #include "miscadmin.h"
 #include "regex/regex.h"
 #include "utils/builtins.h"
@@ -44,11 +41,12 @@
 #include "utils/syscache.h"
 
 #include "bindings.h"
+#include "compat.h"
+#include "format.h"
+#include "issuer_pin.h"
 #include "label_cache.h"
+#include "san_index.h"
 #include "settings.h"
-
-
-
 
 /*
  * What PostgreSQL's regex compiler reports about an expression that the
@@ -83,9 +81,10 @@ regex_refused(long info, char *err, size_t errlen)
  * Matching goes through RE_compile_and_cache, so a regex applied to every
  * SAN of a certificate is compiled once per backend, not once per SAN.
  * Validation (value == NULL) compiles directly, to report errors instead of
- * raising them.  The engine checks for interrupts while it runs (it returns
- * REG_CANCEL); CHECK_FOR_INTERRUPTS then lets a pending cancel, shutdown or
- * authentication_timeout act at once.
+ * raising them.  The engine checks for interrupts while it runs (15's
+ * returns REG_CANCEL and CHECK_FOR_INTERRUPTS here acts on it; 16 and later
+ * act inside the engine), so a pending cancel, shutdown or
+ * authentication_timeout acts at once.
  */
 int
 mi_pg_regex(const char *regex, const char *value, size_t vlen,
@@ -146,7 +145,7 @@ mi_pg_regex(const char *regex, const char *value, size_t vlen,
 		wlen = pg_mb2wchar_with_len(value, wval, (int) vlen);
 		rc = pg_regexec(re, wval, wlen, 0, NULL, 0, NULL, 0);
 		pfree(wval);
-		if (rc == REG_CANCEL)
+		if (MI_REG_CANCELLED(rc))
 			CHECK_FOR_INTERRUPTS();
 		if (rc == REG_OKAY)
 			return 1;

@@ -44,4 +44,16 @@
 #define MI_SLOT_PROC(i) BackendIdGetProc((i) + 1)
 #endif
 
+/*
+ * A pending interrupt inside the regex engine: PostgreSQL 15's returns
+ * REG_CANCEL (the caller then runs CHECK_FOR_INTERRUPTS); since 16 the
+ * engine runs CHECK_FOR_INTERRUPTS itself and REG_CANCEL is gone.  Include
+ * regex/regex.h before this header.
+ */
+#ifdef REG_CANCEL
+#define MI_REG_CANCELLED(rc) ((rc) == REG_CANCEL)
+#else
+#define MI_REG_CANCELLED(rc) false
+#endif
+
 #endif							/* MI_COMPAT_H */

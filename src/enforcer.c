@@ -49,7 +49,6 @@
 #include "commands/dbcommands.h"
 #include "utils/builtins.h"
 #include "lib/stringinfo.h"
-#include "format.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -59,6 +58,7 @@
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -66,11 +66,12 @@
 #include "bindings.h"
 #include "crl.h"
 #include "crl_fetch.h"
-#include "ocsp.h"
 #include "decision.h"
 #include "enforcer.h"
-#include "settings.h"
+#include "format.h"
+#include "ocsp.h"
 #include "sessions.h"
+#include "settings.h"
 
 /* the CRL files are looked at this often, whatever the interval */
 #define MI_CRL_REFRESH_MS 1000

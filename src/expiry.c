@@ -27,7 +27,6 @@
 #include <time.h>
 
 #include "executor/executor.h"
-#include "format.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "tcop/utility.h"
@@ -36,8 +35,9 @@
 #include "utils/timeout.h"
 
 #include "expiry.h"
-#include "settings.h"
+#include "format.h"
 #include "sessions.h"
+#include "settings.h"
 
 /* seconds from 1970-01-01 to 2000-01-01, and microseconds per second */
 #define MI_EPOCH_DIFF_S INT64CONST(946684800)

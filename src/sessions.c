@@ -55,7 +55,6 @@
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "fmgr.h"
-#include "format.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
@@ -77,6 +76,7 @@
 #include "cert_serial.h"
 #include "compat.h"
 #include "decision.h"
+#include "format.h"
 #include "sessions.h"
 
 MiCert	   *mi_session_cert = NULL;

@@ -20,7 +20,6 @@
  */
 #include "postgres.h"
 
-#include "issuer_pin.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_authid.h"
 #include "fmgr.h"
@@ -34,6 +33,7 @@
 #include "utils/tuplestore.h"
 
 #include "bindings.h"
+#include "issuer_pin.h"
 #include "settings.h"
 
 PG_FUNCTION_INFO_V1(mtls_ident_bind);

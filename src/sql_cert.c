@@ -21,7 +21,6 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
-#include "format.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -32,8 +31,9 @@
 #include "bindings.h"
 #include "cert.h"
 #include "crl.h"
-#include "ocsp.h"
 #include "decision.h"
+#include "format.h"
+#include "ocsp.h"
 #include "sessions.h"
 #include "settings.h"
 
