@@ -395,7 +395,8 @@ mi_session_publish(const MiCert *cert, int matched_san, const char *identity,
 	/* all the work first, outside the write section */
 	identlen = identity ? strnlen(identity, MI_SLOT_IDENTITY_LEN - 1) : 0;
 	buf = palloc(MI_SLOT_BLOB_MAX);
-	memcpy(buf, identity, identlen);
+	if (identlen > 0)
+		memcpy(buf, identity, identlen);
 	certlen = mi_cert_serialize(cert, matched_san, buf + identlen,
 								MI_SLOT_CERT_BYTES);
 	c.chunk = InvalidDsaPointer;
