@@ -44,9 +44,22 @@ mount --bind /dev "$d/dev"
 mount --bind /dev/pts "$d/dev/pts"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$d/dev/shm"
 exec chroot "$d" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	HOME=/root LANG=C.UTF-8 TERM=dumb ${CI:+CI=$CI} "$@"
+	HOME=/root LANG=C.UTF-8 TERM=dumb ${CI:+CI=$CI} NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt "$@"
 ' _ "$dir" "$@"
 }
+
+# The certificate authorities this machine trusts besides Debian's (e.g. a
+# proxy's between this machine and the package registries) are trusted in
+# the chroot too: the chroot reaches the network through this machine.
+# ca-certificates adds them to the bundle when it is installed (test/run.sh
+# installs it) and here when it already is.
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+	mkdir -p "$dir/usr/local/share/ca-certificates"
+	cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
+	if [ -x "$dir/usr/sbin/update-ca-certificates" ]; then
+		in_chroot update-ca-certificates >/dev/null 2>&1 || true
+	fi
+fi
 
 # 15 and 17 run the whole suite (17: exactly the README's command on a
 # fresh Debian 13); 18 and 19 run the TAP files once, under ASan+UBSan,

@@ -497,10 +497,14 @@ sub promtool
 	mkdir $cache;
 	my $dl = PostgreSQL::Test::Utils::tempdir('promtool');
 	my ($o, $e) = ('', '');
-	IPC::Run::run([ 'apt-get', 'download', 'prometheus' ],
+	# Debian 13 and later ship promtool in a package of its own; 12 in
+	# prometheus
+	IPC::Run::run([ 'apt-get', 'download', 'promtool' ],
 		'<', \undef, '>', \$o, '2>', \$e, init => sub { chdir $dl })
-	  or die "apt-get download prometheus failed: $e";
-	my ($deb) = glob("$dl/prometheus_*.deb") or die "no prometheus .deb in $dl";
+	  or IPC::Run::run([ 'apt-get', 'download', 'prometheus' ],
+		'<', \undef, '>', \$o, '2>', \$e, init => sub { chdir $dl })
+	  or die "apt-get download promtool / prometheus failed: $e";
+	my ($deb) = glob("$dl/{promtool,prometheus}_*.deb") or die "no promtool or prometheus .deb in $dl";
 	my $tmp = "$dir.tmp.$$";
 	mkdir $tmp or die "$tmp: $!";
 	IPC::Run::run([ 'sh', '-c', 'dpkg-deb --fsys-tarfile "$1" | tar -C "$2" -x ./usr/bin/promtool',
