@@ -64,7 +64,10 @@ sub start
 	my $pid = fork() // croak "fork: $!";
 	if ($pid == 0)
 	{
-		$self->_serve($listen);
+		# the child never runs the test's END blocks (Test::More would print
+		# a second plan): a late request after the test removed its files
+		# makes _serve die, and the child just ends
+		eval { $self->_serve($listen); };
 		POSIX::_exit(0);
 	}
 	close $listen;
