@@ -115,8 +115,7 @@ is(stat_count('reject'), '5', 'stats: every no_role refusal counted');
 # (converting, comparing, exporting its rows never fails).
 
 write_hba($node);
-$node->reload;
-sleep(1);
+reload_wait($node);
 $node->safe_psql('postgres',
 	"CREATE DATABASE utf8db ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
 $node->safe_psql('utf8db', 'CREATE EXTENSION mtls_ident');

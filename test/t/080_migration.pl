@@ -385,18 +385,6 @@ my $dave = mint_cert(cn => 'dave@example.com');
 my $mallory = mint_cert(cn => 'mallory');
 my $ro = mint_cert(cn => 'ro-app');
 
-my $reloads = 0;
-sub reload_wait
-{
-	$reloads++;
-	$node->safe_psql('postgres',
-		"ALTER SYSTEM SET cursor_tuple_fraction = '0.$reloads'");
-	$node->reload;
-	$node->poll_query_until('postgres',
-		"SELECT current_setting('cursor_tuple_fraction') = '0.$reloads'")
-	  or die 'reload not in force';
-	return;
-}
 
 sub logs_in
 {
@@ -423,7 +411,7 @@ sub last_event
 		  . ' WHERE role = ' . ql($role) . ' ORDER BY at DESC LIMIT 1');
 }
 
-reload_wait();
+reload_wait($node);
 logs_in($legacy, 'legacy_app', 'before: CN=legacy-app logs in as legacy_app (map)');
 logs_in($legacy_san, 'legacy_app', 'before: the same CN with a DNS SAN logs in too');
 logs_in($dave, 'dave', 'before: CN=dave@example.com logs in as dave (\1)');
@@ -438,7 +426,7 @@ like($p->{3}{note}, qr/inside a longer name/, 'proposed: \1_ro needs a hand-made
 
 # Step 3-4: audit mode, then bind what needs no decision.
 $node->safe_psql('postgres', q{ALTER SYSTEM SET mtls_ident.mode = audit});
-reload_wait();
+reload_wait($node);
 $node->safe_psql('postgres',
 	q{SELECT mtls_ident.bind(quote_ident(role)::regrole, identity, issuer)
 	  FROM mtls_ident.bindings_from_ident_map('app', 'staff')
@@ -476,7 +464,7 @@ is(last_event('legacy_app'), 'accept|ok|dns:legacy-app.example.com',
 
 # Step 6: enforce, the old line still in place.
 $node->safe_psql('postgres', q{ALTER SYSTEM SET mtls_ident.mode = enforce});
-reload_wait();
+reload_wait($node);
 logs_in($legacy, 'legacy_app', 'enforce + cert line: CN=legacy-app');
 logs_in($legacy_san, 'legacy_app', 'enforce + cert line: the SAN certificate');
 logs_in($dave, 'dave', 'enforce + cert line: dave');
@@ -486,7 +474,7 @@ refused($mallory, 'legacy_app', 'enforce + cert line: mallory');
 # Step 7: the pg_hba.conf line changes to trust clientcert=verify-ca.
 write_hba($node, local_hba => $local,
 	hba => 'hostssl all all 127.0.0.1/32 trust clientcert=verify-ca');
-reload_wait();
+reload_wait($node);
 is( $node->safe_psql('postgres',
 		q{SELECT auth_method || ' ' || array_to_string(options, ' ')
 		  FROM pg_hba_file_rules WHERE type = 'hostssl'}),

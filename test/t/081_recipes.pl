@@ -135,18 +135,6 @@ sub marked_blocks
 	return @b;
 }
 
-my $reloads = 0;
-sub reload_wait
-{
-	$reloads++;
-	$node->safe_psql('postgres',
-		"ALTER SYSTEM SET cursor_tuple_fraction = '0.$reloads'");
-	$node->reload;
-	$node->poll_query_until('postgres',
-		"SELECT current_setting('cursor_tuple_fraction') = '0.$reloads'")
-	  or die 'reload not in force';
-	return;
-}
 
 # The README's pg_hba.conf line, installed as written.
 {
@@ -154,7 +142,7 @@ sub reload_wait
 	is(scalar(@b), 1, 'README.md has one marked block');
 	is($b[0][0], 'hba', 'it is the pg_hba.conf line');
 	write_hba($node, hba => $b[0][1]);
-	reload_wait();
+	reload_wait($node);
 	is( $node->safe_psql('postgres',
 			q{SELECT auth_method || ' ' || array_to_string(options, ' ') FROM pg_hba_file_rules WHERE type = 'hostssl'}),
 		'trust clientcert=verify-ca', 'the recipes\' pg_hba.conf line is in force');
@@ -278,7 +266,7 @@ for my $name (sort keys %recipe)
 		if ($what eq 'conf')
 		{
 			$node->append_conf('postgresql.conf', $body);
-			reload_wait();
+			reload_wait($node);
 			my ($guc, $val) = $body =~ /^(\S+)\s*=\s*'([^']*)'/m;
 			is( $node->safe_psql('postgres',
 					"SELECT current_setting('$guc')::interval = '$val'::interval"),

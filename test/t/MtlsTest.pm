@@ -57,6 +57,7 @@ our @EXPORT = qw(
   pki_dir
   new_node
   write_hba
+  reload_wait
   client_connstr
   cert_path
   cert_pem
@@ -345,6 +346,25 @@ sub write_hba
 	open my $fh, '>', $file or croak "$file: $!";
 	print $fh "$local\n$hba\n";
 	close $fh or croak "$file: $!";
+	return;
+}
+
+# Reload the configuration and wait until it is in force: a setting only
+# a reload changes, read back by a new connection (its backend is forked
+# after the postmaster re-read pg_hba.conf too).  Each reload of a node
+# gets a value of its own (n / 10000, compared as a number).
+my %reloads;
+
+sub reload_wait
+{
+	my ($node) = @_;
+	my $v = sprintf('%.4f', ++$reloads{ $node->name } / 10000);
+	$node->safe_psql('postgres',
+		"ALTER SYSTEM SET cursor_tuple_fraction = '$v'");
+	$node->reload;
+	$node->poll_query_until('postgres',
+		"SELECT current_setting('cursor_tuple_fraction')::float8 = $v")
+	  or croak 'reload not in force';
 	return;
 }
 
