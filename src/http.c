@@ -77,35 +77,59 @@ wait_socket(int fd, bool for_write, TimestampTz deadline)
 	}
 }
 
-bool
-mi_http_url_ok(const char *url)
+/* the parts of a URL, as OSSL_HTTP_parse_url returns them (allocated) */
+typedef struct MiUrl
+{
+	char	   *user;
+	char	   *host;
+	char	   *port;
+	char	   *path;
+	char	   *query;
+	char	   *frag;
+} MiUrl;
+
+static void
+url_free(MiUrl *u)
+{
+	OPENSSL_free(u->user);
+	OPENSSL_free(u->host);
+	OPENSSL_free(u->port);
+	OPENSSL_free(u->path);
+	OPENSSL_free(u->query);
+	OPENSSL_free(u->frag);
+	memset(u, 0, sizeof(*u));
+	ERR_clear_error();
+}
+
+/*
+ * Parse an http:// URL of printable ASCII with a host and no user info
+ * into u (free it with url_free, also when this returns false).
+ */
+static bool
+url_parse(const char *url, MiUrl *u)
 {
 	int			ssl = 0;
-	char	   *user = NULL,
-			   *host = NULL,
-			   *port = NULL,
-			   *path = NULL,
-			   *query = NULL,
-			   *frag = NULL;
-	bool		ok;
 
+	memset(u, 0, sizeof(*u));
 	if (url == NULL || strncmp(url, "http://", 7) != 0)
 		return false;
 	/* printable ASCII only: URLs reach the log and the request line */
 	for (const char *c = url; *c; c++)
 		if ((unsigned char) *c <= 0x20 || (unsigned char) *c >= 0x7f)
 			return false;
-	ok = OSSL_HTTP_parse_url(url, &ssl, &user, &host, &port, NULL, &path,
-							 &query, &frag) == 1 &&
-		!ssl && (user == NULL || user[0] == '\0') && host != NULL &&
-		host[0] != '\0';
-	OPENSSL_free(user);
-	OPENSSL_free(host);
-	OPENSSL_free(port);
-	OPENSSL_free(path);
-	OPENSSL_free(query);
-	OPENSSL_free(frag);
-	ERR_clear_error();
+	return OSSL_HTTP_parse_url(url, &ssl, &u->user, &u->host, &u->port, NULL,
+							   &u->path, &u->query, &u->frag) == 1 &&
+		!ssl && (u->user == NULL || u->user[0] == '\0') && u->host != NULL &&
+		u->host[0] != '\0';
+}
+
+bool
+mi_http_url_ok(const char *url)
+{
+	MiUrl		u;
+	bool		ok = url_parse(url, &u);
+
+	url_free(&u);
 	return ok;
 }
 
@@ -115,13 +139,7 @@ mi_http_fetch(const char *url, const char *content_type,
 			  size_t max_len, int timeout_ms,
 			  size_t *out_len, char *err, size_t errlen)
 {
-	int			ssl = 0;
-	char	   *user = NULL,
-			   *host = NULL,
-			   *port = NULL,
-			   *path = NULL,
-			   *query = NULL,
-			   *frag = NULL;
+	MiUrl		u;
 	char		fullpath[2048];
 	char		hostport[600];
 	BIO		   *bio = NULL;
@@ -135,16 +153,14 @@ mi_http_fetch(const char *url, const char *content_type,
 	err[0] = '\0';
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 
-	if (!mi_http_url_ok(url) ||
-		OSSL_HTTP_parse_url(url, &ssl, &user, &host, &port, NULL, &path,
-							&query, &frag) != 1)
+	if (!url_parse(url, &u))
 	{
 		snprintf(err, errlen, "not an http:// URL");
 		goto done;
 	}
-	snprintf(fullpath, sizeof(fullpath), "%s%s%s", path,
-			 query != NULL ? "?" : "", query != NULL ? query : "");
-	snprintf(hostport, sizeof(hostport), "%s:%s", host, port);
+	snprintf(fullpath, sizeof(fullpath), "%s%s%s", u.path,
+			 u.query != NULL ? "?" : "", u.query != NULL ? u.query : "");
+	snprintf(hostport, sizeof(hostport), "%s:%s", u.host, u.port);
 
 	/* connect, non-blocking */
 	bio = BIO_new_connect(hostport);
@@ -180,7 +196,7 @@ mi_http_fetch(const char *url, const char *content_type,
 	if (rctx == NULL ||
 		!OSSL_HTTP_REQ_CTX_set_request_line(rctx, req != NULL, NULL, NULL,
 											fullpath) ||
-		!OSSL_HTTP_REQ_CTX_add1_header(rctx, "Host", host) ||
+		!OSSL_HTTP_REQ_CTX_add1_header(rctx, "Host", u.host) ||
 		!OSSL_HTTP_REQ_CTX_set_expected(rctx, NULL, 1 /* ASN.1 */ ,
 										(timeout_ms + 999) / 1000 + 1,
 										0 /* no keep-alive */ ) ||
@@ -234,12 +250,6 @@ done:
 		OSSL_HTTP_REQ_CTX_free(rctx);	/* frees nothing of bio */
 	if (bio != NULL)
 		BIO_free_all(bio);
-	OPENSSL_free(user);
-	OPENSSL_free(host);
-	OPENSSL_free(port);
-	OPENSSL_free(path);
-	OPENSSL_free(query);
-	OPENSSL_free(frag);
-	ERR_clear_error();
+	url_free(&u);
 	return result;
 }
