@@ -21,6 +21,7 @@ OBJS = \
 	src/san_index.o \
 	src/issuer_pin.o \
 	src/label.o \
+	src/dsa_place.o \
 	src/label_cache.o \
 	src/decision.o \
 	src/bindings.o \

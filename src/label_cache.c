@@ -56,6 +56,7 @@
 #include "utils/dsa.h"
 #include "utils/memutils.h"
 
+#include "dsa_place.h"
 #include "label_cache.h"
 #include "settings.h"
 
@@ -141,12 +142,8 @@ mi_label_cache_shmem_init(void)
 	if (!found_place)
 	{
 		/* created here, attached by each process on first use; pinned */
-		dsa_area   *dsa = dsa_create_in_place(cache_place, in_place_size(),
-											  cache_lock->tranche, NULL);
-
-		dsa_pin(dsa);
-		dsa_set_size_limit(dsa, (size_t) cache->limit);
-		dsa_detach(dsa);
+		mi_dsa_place_create(cache_place, in_place_size(), cache_lock->tranche,
+							(size_t) cache->limit);
 	}
 }
 
@@ -166,15 +163,7 @@ mi_label_cache_usage(int64 *bytes, int64 *entries, int64 *limit)
 static dsa_area *
 cache_area(void)
 {
-	if (cache_dsa == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		cache_dsa = dsa_attach_in_place(cache_place, NULL);
-		dsa_pin_mapping(cache_dsa);
-		MemoryContextSwitchTo(old);
-	}
-	return cache_dsa;
+	return mi_dsa_place_attach(cache_place, &cache_dsa);
 }
 
 /* forget entry e and free its text; the lock is held exclusively */

@@ -76,6 +76,7 @@
 #include "cert_serial.h"
 #include "compat.h"
 #include "decision.h"
+#include "dsa_place.h"
 #include "format.h"
 #include "sessions.h"
 
@@ -181,21 +182,12 @@ mi_sessions_shmem_init(void)
 	}
 	if (!found_place)
 	{
-		dsa_area   *dsa;
-
-		/*
-		 * The postmaster (or a single-user backend) creates the area and
-		 * lets go of it: backends attach on their own.  The area's locks
-		 * belong to our tranche.  Pinned: it lives until shared memory is
-		 * re-initialised, whoever is attached.
-		 */
+		/* pinned; backends attach on their own (dsa_place.c) */
 		mi_sess->overflow_limit = Max((int64) in_place_size(),
 									  (int64) mi_nslots * MI_SLOT_OVERFLOW_SHARE);
-		dsa = dsa_create_in_place(overflow_place, in_place_size(),
-								  overflow_lock->tranche, NULL);
-		dsa_pin(dsa);
-		dsa_set_size_limit(dsa, (size_t) mi_sess->overflow_limit);
-		dsa_detach(dsa);
+		mi_dsa_place_create(overflow_place, in_place_size(),
+							overflow_lock->tranche,
+							(size_t) mi_sess->overflow_limit);
 	}
 }
 
@@ -220,15 +212,7 @@ mi_sessions_overflow_usage(int64 *bytes, int64 *chunks, int64 *limit)
 static dsa_area *
 overflow_area(void)
 {
-	if (overflow_dsa == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		overflow_dsa = dsa_attach_in_place(overflow_place, NULL);
-		dsa_pin_mapping(overflow_dsa);
-		MemoryContextSwitchTo(old);
-	}
-	return overflow_dsa;
+	return mi_dsa_place_attach(overflow_place, &overflow_dsa);
 }
 
 /*
