@@ -42,12 +42,18 @@
 #                                                      cluster: the setting is server-wide;
 #                                                      a loopback responder answers the one
 #                                                      query, valid for a day)
+#   ocsp_native  hostssl ... cert                      native_cert's certificate on that
+#                                                      second cluster: mi_ocsp_soft's baseline
+#                                                      (OCSP is asked only for a login that a
+#                                                      binding admitted, so cert auth of an
+#                                                      unbound role sends no query)
 #
 # Each configuration is measured with "pgbench -C" (a new TLS connection
 # with a client certificate for every transaction "SELECT 1"), so pgbench's
 # tps is connections per second.  Configurations are interleaved within a
 # round and their order rotates from round to round.  The medians, and
-# their ratios to native_cert, are checked against the targets of issue 5.
+# their ratios to native_cert (mi_ocsp_soft: to ocsp_native, the same
+# cluster), are checked against the targets of issues 5 and 12.
 # A second cluster without mtls_ident, measured in the same rounds with
 # the native_cert certificate, shows what merely loading the extension
 # costs (reference only: the targets are judged within the one cluster).
@@ -133,6 +139,7 @@ cleanup() {
 		kill "$(cat "$work/hold.pid" 2>/dev/null)" 2>/dev/null
 		wait "$holder_pid" 2>/dev/null
 	fi
+	# the responder wrote its own pid: $! would be runuser's when run as root
 	[ -f "$work/ocsp_responder.pid" ] && kill "$(cat "$work/ocsp_responder.pid")" 2>/dev/null
 	for d in "$work/data" "$work/ref" "$work/ocsp"; do
 		[ -f "$d/postmaster.pid" ] && as_runas pg_ctl -D "$d" -m immediate stop >/dev/null 2>&1
@@ -297,6 +304,7 @@ printf 'V\t301001010000Z\t\t%s\tunknown\t/CN=x\n' \
 cat >"$work/ocsp_responder.pl" <<'PERL'
 use strict; use IO::Socket::INET;
 my ($port, $dir) = @ARGV;
+open my $p, '>', "$dir/ocsp_responder.pid" or die "pid file: $!"; print $p "$$\n"; close $p;
 my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port, Listen => 16, ReuseAddr => 1) or die "listen: $!";
 while (my $c = $l->accept) {
 	binmode $c; my $h = '';
@@ -312,7 +320,6 @@ while (my $c = $l->accept) {
 PERL
 [ "$(id -u)" -eq 0 ] && chown "$RUNAS" "$work/ocsp_index.txt" "$work/ocsp_responder.pl"
 as_runas perl "$work/ocsp_responder.pl" "$rport" "$work" &
-echo $! >"$work/ocsp_responder.pid"
 cluster "$work/ocsp" "$ocsp_port" mtls_ident
 as_runas sh -c "printf '%s\n' \"mtls_ident.ocsp = soft\" \"mtls_ident.ocsp_responder = 'http://127.0.0.1:$rport/'\" >>'$work/ocsp/postgresql.conf'; echo 'hostssl all mi_ocsp_soft 127.0.0.1/32 trust clientcert=verify-ca' >>'$work/ocsp/pg_hba.conf'"
 as_runas pg_ctl -D "$work/ocsp" reload >/dev/null 2>&1 || die "reload of the ocsp cluster failed"
@@ -393,7 +400,7 @@ if [ $do_reference -eq 1 ]; then
 	sql "$ref_port" -c "CREATE ROLE native_cert LOGIN" || die "reference setup failed"
 fi
 
-sql "$ocsp_port" -c "CREATE EXTENSION mtls_ident; CREATE ROLE mi_ocsp_soft LOGIN; SELECT mtls_ident.bind('mi_ocsp_soft', 'uri:spiffe://bench.example/ns/prod/sa/mi_ocsp_soft')" >/dev/null ||
+sql "$ocsp_port" -c "CREATE EXTENSION mtls_ident; CREATE ROLE native_cert LOGIN; CREATE ROLE mi_ocsp_soft LOGIN; SELECT mtls_ident.bind('mi_ocsp_soft', 'uri:spiffe://bench.example/ns/prod/sa/mi_ocsp_soft')" >/dev/null ||
 	die "ocsp cluster setup failed"
 
 say "checking that every configuration logs in the way it should"
@@ -402,14 +409,14 @@ broken=
 # check CONFIG PORT SQL EXPECTED WHAT
 check() {
 	local got
-	got=$(tls "$2" "$1" "$3" 2>&1) || true
+	got=$(tls "$2" "${1/ocsp_native/native_cert}" "$3" 2>&1) || true
 	if [ "$got" = "$4" ]; then
 		echo "    ok: $5"
 		return
 	fi
 	echo "    FAILED: $5: $(echo "$got" | tail -1)"
 	case $1 in
-		native_cert) die "the baseline cannot log in" ;;
+		native_cert | ocsp_native) die "the baseline $1 cannot log in" ;;
 	esac
 	broken="$broken $1"
 	echo "| $1 | cannot log in: $(echo "$got" | tail -1 | sed 's/.*FATAL: *//') |" >>"$work/broken.txt"
@@ -422,6 +429,7 @@ check mi_big "$port" 'SELECT mtls_ident.session_identity()' \
 	"uri:spiffe://bench.example/ns/prod/sa/mi_big" "mi_big through the last of its $BIG_BINDINGS bindings"
 check mi_ocsp_soft "$ocsp_port" 'SELECT mtls_ident.session_identity()' \
 	"uri:spiffe://bench.example/ns/prod/sa/mi_ocsp_soft" "mi_ocsp_soft through its binding and a good OCSP answer"
+check ocsp_native "$ocsp_port" 'SELECT current_user' native_cert "ocsp_native: native_cert by CN on the OCSP cluster"
 # shellcheck disable=SC2046
 if as_runas env $(tls_env mi_one) PGPORT="$port" PGUSER=mi_one PGSSLCERT="$work/pki/native_cert.crt" \
 	PGSSLKEY="$work/pki/native_cert.key" psql -X -At -c 'SELECT 1' >/dev/null 2>&1; then
@@ -450,7 +458,7 @@ bench() {
 }
 
 configs=
-for c in native_cert ident_map mi_one mi_big mi_ocsp_soft; do
+for c in native_cert ident_map mi_one mi_big mi_ocsp_soft ocsp_native; do
 	case " $broken " in *" $c "*) ;; *) configs="$configs $c" ;; esac
 done
 [ $do_reference -eq 1 ] && configs="$configs noext_native"
@@ -460,6 +468,7 @@ run() {
 	case $1 in
 		noext_native) bench "$ref_port" native_cert "$2" "$3" ;;
 		mi_ocsp_soft) bench "$ocsp_port" mi_ocsp_soft "$2" "$3" ;;
+		ocsp_native) bench "$ocsp_port" native_cert "$2" "$3" ;;
 		*) bench "$port" "$1" "$2" "$3" ;;
 	esac
 }
@@ -491,6 +500,8 @@ done
 # report: median, min, max per configuration; ratio of medians to native_cert
 report=$work/report.txt
 awk -v one="$TARGET_ONE" -v big="$TARGET_BIG" -v configs="$configs" -v clients="$clients" -v broken="$broken" '
+# the baseline of a configuration: native_cert of the same cluster
+function base(f) { return f == "mi_ocsp_soft" && ("ocsp_native" in med) ? "ocsp_native" : "native_cert" }
 function median(a, n,    i, j, t) {
 	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
@@ -507,12 +518,14 @@ END {
 			k = c SUBSEP cf[y]; m = n[k]
 			lo = 1e18; hi = 0
 			for (i = 1; i <= m; i++) { s[i] = v[k, i]; if (s[i] < lo) lo = s[i]; if (s[i] > hi) hi = s[i] }
-			med[cf[y]] = median(s, m)
-			# per-round ratio to the native_cert run of the same round
-			pr = 0
-			for (r = 1; r <= rounds; r++) if ((c, "native_cert", r) in tps && (c, cf[y], r) in tps) pr_v[++pr] = tps[c, cf[y], r] / tps[c, "native_cert", r]
-			prm[cf[y]] = median(pr_v, pr)
 			mn[cf[y]] = lo; mx[cf[y]] = hi
+			med[cf[y]] = median(s, m)
+		}
+		for (y = 1; y <= nc; y++) {
+			# per-round ratio to the baseline run of the same round
+			b = base(cf[y]); pr = 0
+			for (r = 1; r <= rounds; r++) if ((c, b, r) in tps && (c, cf[y], r) in tps) pr_v[++pr] = tps[c, cf[y], r] / tps[c, b, r]
+			prm[cf[y]] = median(pr_v, pr)
 		}
 		nb = split(broken, bk, " ")
 		for (y = 1; y <= nb; y++) {
@@ -520,13 +533,14 @@ END {
 			if (bk[y] == "mi_one" || bk[y] == "mi_big" || bk[y] == "mi_ocsp_soft") miss++
 		}
 		for (y = 1; y <= nc; y++) {
-			f = cf[y]; ratio = med[f] / med["native_cert"]; t = ""
+			f = cf[y]; ratio = med[f] / med[base(f)]; t = ""
 			if (f == "mi_one" || f == "mi_big" || f == "mi_ocsp_soft") {
 				th = f == "mi_big" ? big : one
 				ok = ratio >= th && med[f] > med["ident_map"]
 				t = sprintf("%s (>= %.2f, > ident_map)", ok ? "PASS" : "MISS", th)
 				if (ok) pass++; else miss++
 			} else if (f == "native_cert") t = "baseline"
+			else if (f == "ocsp_native") t = "baseline of mi_ocsp_soft"
 			else if (f == "noext_native") t = "reference: no mtls_ident"
 			printf "| %-12s | %8.1f | %8.1f | %8.1f | %14.3f | %16.3f | %-28s |\n", f, med[f], mn[f], mx[f], ratio, prm[f], t
 		}
@@ -695,18 +709,25 @@ if [ $profile -eq 1 ]; then
 	}
 	probe mi_bench_ext "$lib" mi_client_auth mi_decide_login mi_read_peer_certificate \
 		mi_crl_note_chain mi_read_role_label mi_collect_rules mi_decide report_decision \
-		mi_auth_log_record mi_session_publish mi_expiry_arm
+		mi_auth_log_record mi_session_publish mi_expiry_arm mi_ocsp_login_check \
+		describe_decision collect_rules_or_refuse read_client_cert mi_describe_cert
+	probe mi_bench_ssl "$(awk '$NF ~ /libcrypto\.so/ { print $NF; exit }' "/proc/$pm/maps")" OCSP_cert_to_id
 	probe mi_bench_pg "$pgbin" GetSecurityLabel detoast_attr
 	profile_out=$work/profile.txt
 	{
 		echo
 		echo "time per call in the login path (us, mean; perf uprobes, $seconds s per configuration)"
 	} >"$profile_out"
-	for c in native_cert mi_one mi_big; do
+	for c in native_cert mi_one mi_big ocsp_native mi_ocsp_soft; do
 		case " $broken " in *" $c "*) continue ;; esac
 		rm -f "$work/perf.data"
+		case $c in
+			ocsp_native) cp=$ocsp_port; role=native_cert ;;
+			mi_ocsp_soft) cp=$ocsp_port; role=$c ;;
+			*) cp=$port; role=$c ;;
+		esac
 		# shellcheck disable=SC2046
-		as_runas env $(tls_env "$c") PGPORT="$port" \
+		as_runas env $(tls_env "$role") PGPORT="$cp" \
 			pgbench -n -C -T "$((seconds + 1))" -c 1 -f "$work/select1.sql" >/dev/null 2>&1 &
 		sleep 0.5
 		# shellcheck disable=SC2086
@@ -724,6 +745,33 @@ if [ $profile -eq 1 ]; then
 		END { for (f in sum) printf " %s=%.0f", f, sum[f] / n[f]; printf "\n" }' >>"$profile_out"
 	done
 	perf probe -q -d 'mi_bench_*:*' >/dev/null 2>&1 || true
+	# The uprobes above trap on every call and return, and a parent's time
+	# includes its probed children's traps: they show where the time goes,
+	# not how much there is.  Sampling costs the login nothing: the share
+	# of the backends' CPU samples that fall in mtls_ident.so.
+	{
+		echo
+		echo "share of the backends' CPU samples in mtls_ident.so (perf record -F 2999 -a, $seconds s per configuration)"
+	} >>"$profile_out"
+	for c in native_cert mi_one mi_big ocsp_native mi_ocsp_soft; do
+		case " $broken " in *" $c "*) continue ;; esac
+		case $c in
+			ocsp_native) cp=$ocsp_port; role=native_cert ;;
+			mi_ocsp_soft) cp=$ocsp_port; role=$c ;;
+			*) cp=$port; role=$c ;;
+		esac
+		# shellcheck disable=SC2046
+		as_runas env $(tls_env "$role") PGPORT="$cp" \
+			pgbench -n -C -T "$((seconds + 1))" -c 1 -f "$work/select1.sql" >/dev/null 2>&1 &
+		sleep 0.5
+		perf record -q -F 2999 -a -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 || true
+		wait $! || true
+		{ perf report -i "$work/perf.data" --comm postgres --sort dso,sym --stdio -q 2>/dev/null || true; } |
+			awk -v c="$c" '
+			$1 ~ /%$/ { p = $1; sub("%", "", p); all += p
+				if ($2 == "mtls_ident.so") { ext += p; if (n < 4) { top = top sprintf(" %s=%.2f%%", $NF, p); n++ } } }
+			END { printf "%s: %.2f%% of %.0f%% (top:%s)\n", c, ext, all, top }' >>"$profile_out"
+	done
 	cat "$profile_out"
 fi
 
