@@ -185,6 +185,7 @@ ok(!(grep { !-e $_ } @segments), 'those segments exist');
 
 my $log_offset = -s $node->logfile;
 kill 'KILL', $victim;
+ok(crash_restart_wait($node, $log_offset), 'the SIGKILL made a crash restart, and it is over');
 ok( $node->poll_query_until('postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'mtls_ident enforcer'", '1'),
 	'the server came back after the crash restart');

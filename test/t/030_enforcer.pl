@@ -234,7 +234,7 @@ ok( $node->poll_query_until(
 $wpid = worker_pid();
 $off = log_offset();
 kill 'KILL', $wpid;
-ok($node->wait_for_log(qr/all server processes terminated; reinitializing/, $off),
+ok(crash_restart_wait($node, $off),
 	'SIGKILL of the worker makes the postmaster restart');
 ok( $node->poll_query_until(
 		'postgres',

@@ -168,7 +168,7 @@ my $wpid = $node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'mtls_ident enforcer'");
 $off = -s $node->logfile;
 kill 'KILL', $wpid;
-$node->wait_for_log(qr/all server processes terminated; reinitializing/, $off);
+crash_restart_wait($node, $off);
 $node->poll_query_until('postgres', 'SELECT 1', '1');
 $node->connect_fails(
 	client_connstr($node, $c_dir, user => 'rv'),

@@ -124,14 +124,14 @@ my $wpid = $node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'mtls_ident enforcer'");
 $off = -s $node->logfile;
 kill 'KILL', $wpid;
-$node->wait_for_log(qr/all server processes terminated; reinitializing/, $off);
+crash_restart_wait($node, $off);
 after_restart('crash restart (enforcer killed)', $off);
 
 # --- crash restart: a backend SIGKILLed ----------------------------------------
 my $s = open_session($node, $c_keep, 'rv');
 $off = -s $node->logfile;
 kill 'KILL', $s->pid;
-$node->wait_for_log(qr/all server processes terminated; reinitializing/, $off);
+crash_restart_wait($node, $off);
 after_restart('crash restart (backend killed)', $off);
 $s->quit;
 

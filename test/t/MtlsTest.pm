@@ -58,6 +58,7 @@ our @EXPORT = qw(
   new_node
   write_hba
   reload_wait
+  crash_restart_wait
   client_connstr
   cert_path
   cert_pem
@@ -366,6 +367,22 @@ sub reload_wait
 		"SELECT current_setting('cursor_tuple_fraction')::float8 = $v")
 	  or croak 'reload not in force';
 	return;
+}
+
+# Wait until the crash restart that began after log offset $off (a SIGKILL
+# of a server process) is over: the postmaster reinitialised and the
+# server accepts connections again.  This waits on the log, never with
+# psql: poll_query_until and safe_psql feed their query to psql's stdin,
+# and a psql that cannot connect while the server recovers exits before
+# reading it; with SIGPIPE ignored (PostgreSQL::Test::Utils), IPC::Run
+# then dies of the EPIPE and the test ends with exit code 32 (seen once,
+# 023 on the loaded 17 leg).
+sub crash_restart_wait
+{
+	my ($node, $off) = @_;
+	return $node->wait_for_log(
+		qr/all server processes terminated; reinitializing.*database system is ready to accept connections/s,
+		$off);
 }
 
 # A private copy of a key, mode 0600 (libpq refuses group/world-readable
