@@ -132,6 +132,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mtls_ident_bench.XXXXXX")
 chmod 700 "$work"
 [ "$(id -u)" -eq 0 ] && chown "$RUNAS" "$work"
 holder_pid=
+responder_job=
 cleanup() {
 	set +e
 	[ "${profile:-0}" -eq 1 ] && perf probe -q -d 'mi_bench_*:*' >/dev/null 2>&1
@@ -140,7 +141,11 @@ cleanup() {
 		wait "$holder_pid" 2>/dev/null
 	fi
 	# the responder wrote its own pid: $! would be runuser's when run as root
-	[ -f "$work/ocsp_responder.pid" ] && kill "$(cat "$work/ocsp_responder.pid")" 2>/dev/null
+	if [ -f "$work/ocsp_responder.pid" ]; then
+		kill "$(cat "$work/ocsp_responder.pid")" 2>/dev/null
+		# reaped here, quietly (no "Terminated" from the shell)
+		[ -n "$responder_job" ] && wait "$responder_job" 2>/dev/null
+	fi
 	for d in "$work/data" "$work/ref" "$work/ocsp"; do
 		[ -f "$d/postmaster.pid" ] && as_runas pg_ctl -D "$d" -m immediate stop >/dev/null 2>&1
 	done
@@ -319,7 +324,10 @@ while (my $c = $l->accept) {
 }
 PERL
 [ "$(id -u)" -eq 0 ] && chown "$RUNAS" "$work/ocsp_index.txt" "$work/ocsp_responder.pl"
-as_runas perl "$work/ocsp_responder.pl" "$rport" "$work" &
+# (its stderr, and runuser's "Terminated" when the cleanup stops it, go to
+# a log of its own)
+as_runas perl "$work/ocsp_responder.pl" "$rport" "$work" 2>>"$work/ocsp_responder.log" &
+responder_job=$!
 cluster "$work/ocsp" "$ocsp_port" mtls_ident
 as_runas sh -c "printf '%s\n' \"mtls_ident.ocsp = soft\" \"mtls_ident.ocsp_responder = 'http://127.0.0.1:$rport/'\" >>'$work/ocsp/postgresql.conf'; echo 'hostssl all mi_ocsp_soft 127.0.0.1/32 trust clientcert=verify-ca' >>'$work/ocsp/pg_hba.conf'"
 as_runas pg_ctl -D "$work/ocsp" reload >/dev/null 2>&1 || die "reload of the ocsp cluster failed"
@@ -464,13 +472,19 @@ done
 [ $do_reference -eq 1 ] && configs="$configs noext_native"
 configs=${configs# }
 # run CONFIG SECONDS CLIENTS
-run() {
+# target CONFIG: the port and the role (and certificate) CONFIG connects
+# with, in t_port and t_role
+target() {
 	case $1 in
-		noext_native) bench "$ref_port" native_cert "$2" "$3" ;;
-		mi_ocsp_soft) bench "$ocsp_port" mi_ocsp_soft "$2" "$3" ;;
-		ocsp_native) bench "$ocsp_port" native_cert "$2" "$3" ;;
-		*) bench "$port" "$1" "$2" "$3" ;;
+		noext_native) t_port=$ref_port; t_role=native_cert ;;
+		mi_ocsp_soft) t_port=$ocsp_port; t_role=mi_ocsp_soft ;;
+		ocsp_native) t_port=$ocsp_port; t_role=native_cert ;;
+		*) t_port=$port; t_role=$1 ;;
 	esac
+}
+run() {
+	target "$1"
+	bench "$t_port" "$t_role" "$2" "$3"
 }
 
 say "warm-up: every configuration for 1 s"
@@ -713,6 +727,20 @@ if [ $profile -eq 1 ]; then
 		describe_decision collect_rules_or_refuse read_client_cert mi_describe_cert
 	probe mi_bench_ssl "$(awk '$NF ~ /libcrypto\.so/ { print $NF; exit }' "/proc/$pm/maps")" OCSP_cert_to_id
 	probe mi_bench_pg "$pgbin" GetSecurityLabel detoast_attr
+	# perf_while CONFIG PERF_RECORD_OPTIONS...: perf record -a into
+	# $work/perf.data for $seconds s while CONFIG connects over and over
+	perf_while() {
+		local c=$1
+		shift
+		target "$c"
+		rm -f "$work/perf.data"
+		# shellcheck disable=SC2046
+		as_runas env $(tls_env "$t_role") PGPORT="$t_port" \
+			pgbench -n -C -T "$((seconds + 1))" -c 1 -f "$work/select1.sql" >/dev/null 2>&1 &
+		sleep 0.5
+		perf record -q "$@" -a -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 || true
+		wait $! || true
+	}
 	profile_out=$work/profile.txt
 	{
 		echo
@@ -720,19 +748,8 @@ if [ $profile -eq 1 ]; then
 	} >"$profile_out"
 	for c in native_cert mi_one mi_big ocsp_native mi_ocsp_soft; do
 		case " $broken " in *" $c "*) continue ;; esac
-		rm -f "$work/perf.data"
-		case $c in
-			ocsp_native) cp=$ocsp_port; role=native_cert ;;
-			mi_ocsp_soft) cp=$ocsp_port; role=$c ;;
-			*) cp=$port; role=$c ;;
-		esac
-		# shellcheck disable=SC2046
-		as_runas env $(tls_env "$role") PGPORT="$cp" \
-			pgbench -n -C -T "$((seconds + 1))" -c 1 -f "$work/select1.sql" >/dev/null 2>&1 &
-		sleep 0.5
 		# shellcheck disable=SC2086
-		perf record -q $events -a -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 || true
-		wait $! || true
+		perf_while "$c" $events
 		printf '%s:' "$c" >>"$profile_out"
 		{ perf script -i "$work/perf.data" -F tid,time,event 2>/dev/null || true; } | awk '
 		{
@@ -755,17 +772,7 @@ if [ $profile -eq 1 ]; then
 	} >>"$profile_out"
 	for c in native_cert mi_one mi_big ocsp_native mi_ocsp_soft; do
 		case " $broken " in *" $c "*) continue ;; esac
-		case $c in
-			ocsp_native) cp=$ocsp_port; role=native_cert ;;
-			mi_ocsp_soft) cp=$ocsp_port; role=$c ;;
-			*) cp=$port; role=$c ;;
-		esac
-		# shellcheck disable=SC2046
-		as_runas env $(tls_env "$role") PGPORT="$cp" \
-			pgbench -n -C -T "$((seconds + 1))" -c 1 -f "$work/select1.sql" >/dev/null 2>&1 &
-		sleep 0.5
-		perf record -q -F 2999 -a -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 || true
-		wait $! || true
+		perf_while "$c" -F 2999
 		{ perf report -i "$work/perf.data" --comm postgres --sort dso,sym --stdio -q 2>/dev/null || true; } |
 			awk -v c="$c" '
 			$1 ~ /%$/ { p = $1; sub("%", "", p); all += p
