@@ -36,6 +36,7 @@
 #include "utils/guc.h"
 
 #include "ca_store.h"
+#include "ssl_reason.h"
 
 typedef struct MiCaSlot
 {
@@ -173,15 +174,6 @@ mi_ca_store_generation(void)
 	return g;
 }
 
-static const char *
-ssl_reason(const char *dflt)
-{
-	unsigned long e = ERR_peek_last_error();
-	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
-
-	return r != NULL ? r : dflt;
-}
-
 void *
 mi_ca_store_load(char *err, size_t errlen)
 {
@@ -222,7 +214,7 @@ mi_ca_store_load(char *err, size_t errlen)
 	if (bio == NULL)
 	{
 		snprintf(err, errlen, "could not read ssl_ca_file \"%s\": %s", path,
-				 ssl_reason("cannot open file"));
+				 mi_ssl_reason("cannot open file"));
 		sk_X509_pop_free(cas, X509_free);
 		ERR_clear_error();
 		return NULL;

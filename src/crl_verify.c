@@ -34,16 +34,7 @@
 #include <openssl/x509v3.h>
 
 #include "crl_verify.h"
-
-/* the reason of the last OpenSSL error, or a default */
-static const char *
-ssl_reason(const char *dflt)
-{
-	unsigned long e = ERR_peek_last_error();
-	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
-
-	return r != NULL ? r : dflt;
-}
+#include "ssl_reason.h"
 
 /* RFC 2253 text of an X509_NAME into buf (cut to size) */
 static bool
@@ -336,7 +327,7 @@ mi_crl_read(MiRevokedBuild *b, const void *cas_arg, const char *data,
 			{
 				if (ok)
 					snprintf(err, errlen, "invalid PEM CRL: %s",
-							 ssl_reason("parse error"));
+							 mi_ssl_reason("parse error"));
 				ok = false;
 				info->other_failure = true;
 			}
@@ -348,7 +339,7 @@ mi_crl_read(MiRevokedBuild *b, const void *cas_arg, const char *data,
 		if (crl == NULL || BIO_pending(bio) > 0)
 		{
 			snprintf(err, errlen, "not a PEM or DER CRL: %s",
-					 crl ? "trailing data" : ssl_reason("parse error"));
+					 crl ? "trailing data" : mi_ssl_reason("parse error"));
 			ok = false;
 			info->other_failure = true;
 		}

@@ -36,15 +36,7 @@
 #include "utils/wait_event.h"
 
 #include "http.h"
-
-static const char *
-ssl_reason(const char *dflt)
-{
-	unsigned long e = ERR_peek_last_error();
-	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
-
-	return r != NULL ? r : dflt;
-}
+#include "ssl_reason.h"
 
 /*
  * Wait until fd is ready (or the deadline passes), staying interruptible.
@@ -178,7 +170,7 @@ mi_http_fetch(const char *url, const char *content_type,
 		if (!BIO_should_retry(bio))
 		{
 			snprintf(err, errlen, "could not connect: %s",
-					 ssl_reason("connection refused"));
+					 mi_ssl_reason("connection refused"));
 			goto done;
 		}
 		fd = -1;
@@ -206,7 +198,7 @@ mi_http_fetch(const char *url, const char *content_type,
 									 (const ASN1_VALUE *) req)))
 	{
 		snprintf(err, errlen, "could not build the request: %s",
-				 ssl_reason("error"));
+				 mi_ssl_reason("error"));
 		goto done;
 	}
 	OSSL_HTTP_REQ_CTX_set_max_response_length(rctx, (unsigned long) max_len);
@@ -219,7 +211,7 @@ mi_http_fetch(const char *url, const char *content_type,
 		if (rc != -1)
 		{
 			snprintf(err, errlen, "bad HTTP response: %s",
-					 ssl_reason("error"));
+					 mi_ssl_reason("error"));
 			goto done;
 		}
 		if (!wait_socket(fd, BIO_should_write(bio) != 0, deadline))

@@ -70,6 +70,7 @@
 #include "settings.h"
 #include "ocsp.h"
 #include "sessions.h"
+#include "ssl_reason.h"
 
 #define MI_OCSP_ENTRIES		1024	/* cached answers */
 #define MI_OCSP_CERTID_MAX	160		/* DER of a SHA-1 CertID, 20-byte serial */
@@ -234,15 +235,6 @@ asn1_time_unix(const ASN1_TIME *t, int64 *out)
 	return true;
 }
 
-static const char *
-ssl_reason(const char *dflt)
-{
-	unsigned long e = ERR_peek_last_error();
-	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
-
-	return r != NULL ? r : dflt;
-}
-
 /*
  * Is the response signed by the issuer, or by a certificate the issuer
  * issued for OCSP signing (id-kp-OCSPSigning), currently valid?
@@ -349,7 +341,7 @@ ocsp_query(const char *url, X509 *issuer, OCSP_CERTID *id, int timeout_ms,
 	if (resp == NULL || p != body + len)
 	{
 		snprintf(a->err, sizeof(a->err), "not an OCSP response: %s",
-				 ssl_reason("parse error"));
+				 mi_ssl_reason("parse error"));
 		goto done;
 	}
 	st = OCSP_response_status(resp);
