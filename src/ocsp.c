@@ -496,7 +496,7 @@ victim_entry(int64 now)
 
 /* exclusive: record a query's outcome in entry i and its source */
 static void
-record_answer(int i, const OcspAnswer *a, int64 started)
+record_answer_in(int i, const OcspAnswer *a, int64 started)
 {
 	MiOcspEntry *e = &ocsp->entries[i];
 	MiOcspSource *s = e->source >= 0 ? &ocsp->sources[e->source] : NULL;
@@ -534,6 +534,26 @@ record_answer(int i, const OcspAnswer *a, int64 started)
 			strlcpy(s->error, a->err, sizeof(s->error));
 		}
 	}
+}
+
+/*
+ * Record a query's outcome in the entry of this CertID and its source
+ * (the entry may have been replaced while the query ran: it is looked up
+ * again, and the outcome dropped when it is gone), then wake whoever waits
+ * for the query.  Takes the lock itself.
+ */
+static void
+record_answer(uint64 key, const unsigned char *certid, int certid_len,
+			  const OcspAnswer *a, int64 started)
+{
+	int			i;
+
+	LWLockAcquire(ocsp_lock, LW_EXCLUSIVE);
+	i = find_entry(key, certid, certid_len);
+	if (i >= 0)
+		record_answer_in(i, a, started);
+	LWLockRelease(ocsp_lock);
+	ConditionVariableBroadcast(&ocsp->cv);
 }
 
 /* ---------------------------------------------------------------------
@@ -719,13 +739,7 @@ mi_ocsp_login_check(const void *leaf_arg, const void *chain_arg,
 			int64		started = now_s();
 
 			ocsp_query(url, issuer, id, (int) Max(left, 1), &a);
-			LWLockAcquire(ocsp_lock, LW_EXCLUSIVE);
-			/* the entry may have been replaced meanwhile: look again */
-			i = find_entry(key, der, derlen);
-			if (i >= 0)
-				record_answer(i, &a, started);
-			LWLockRelease(ocsp_lock);
-			ConditionVariableBroadcast(&ocsp->cv);
+			record_answer(key, der, derlen, &a, started);
 			if (!a.ok)
 			{
 				ereport(WARNING,
@@ -904,12 +918,7 @@ mi_ocsp_refresh_live(void)
 		OCSP_CERTID_free(id);
 		ERR_clear_error();
 
-		LWLockAcquire(ocsp_lock, LW_EXCLUSIVE);
-		pick = find_entry(key, certid, certid_len);
-		if (pick >= 0)
-			record_answer(pick, &a, started);
-		LWLockRelease(ocsp_lock);
-		ConditionVariableBroadcast(&ocsp->cv);
+		record_answer(key, certid, certid_len, &a, started);
 
 		if (!a.ok)
 			ereport(WARNING,
